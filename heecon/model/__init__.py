@@ -1,0 +1,1 @@
+"""heecon.model"""

@@ -1,0 +1,1 @@
+"""heecon.report"""
