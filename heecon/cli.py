@@ -1,0 +1,127 @@
+"""The ``heecon`` command line: parses, loads, calls the library, prints. Nothing else."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from heecon import __version__
+
+app = typer.Typer(
+    name="heecon",
+    help="Health-economics simulation engine: run TOML scenarios, get costs, QALYs, ICERs and decision uncertainty.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DEFAULT_SCENARIO = Path("scenarios/mbt_aspd_vs_pau.toml")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"heecon {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = None,
+) -> None:
+    """heecon: health-economic models from TOML scenarios."""
+
+
+def _fail(message: str, code: int = 2) -> "typer.Exit":
+    typer.echo(message, err=True)
+    return typer.Exit(code=code)
+
+
+def _load(scenario: Path, overrides: list[str]) -> Any:
+    from heecon.scenario.errors import ScenarioError
+    from heecon.scenario.load import load_scenario
+
+    try:
+        return load_scenario(scenario, overrides)
+    except ScenarioError as exc:
+        raise _fail(exc.format()) from None
+
+
+def _resolve_scenario(scenario: Optional[Path]) -> Path:
+    if scenario is None:
+        if not DEFAULT_SCENARIO.is_file():
+            raise _fail(f"No scenario given and the default scenario {DEFAULT_SCENARIO} was not found here. "
+                        "Run `heecon run PATH/TO/scenario.toml` (or run from the heecon repository root).")
+        return DEFAULT_SCENARIO
+    if not scenario.is_file():
+        raise _fail(f"Invalid scenario {scenario}:\n  - file not found")
+    return scenario
+
+
+SetOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", help="Override a scenario value: key.path=value (TOML syntax), e.g. settings.horizon_years=20. Repeatable."),
+]
+
+
+@app.command()
+def validate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    set_: SetOpt = None,
+) -> None:
+    """Check a scenario file (structure, names, probabilities at every cycle) without running it."""
+    sc = _load(_resolve_scenario(scenario), set_ or [])
+    typer.echo(f"{scenario}: valid ({len(sc.states)} states, {len(sc.strategies)} strategies, "
+               f"{len(sc.parameters)} parameters, {sc.settings.n_cycles} cycles of {sc.settings.cycle_length_months:g} months)")
+
+
+@app.command()
+def run(
+    scenario: Annotated[Optional[Path], typer.Argument(help="Scenario TOML file (default: the flagship scenario).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder (default: results/<scenario name>).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout instead of tables.")] = False,
+    set_: SetOpt = None,
+) -> None:
+    """Run a scenario: costs, QALYs, life years, incremental table and net benefit per strategy."""
+    path = _resolve_scenario(scenario)
+    sc = _load(path, set_ or [])
+    from heecon.results import run_base_case, write_results
+
+    result = run_base_case(sc)
+    out_dir = out or Path("results") / path.stem
+    write_results(result, out_dir)
+    if json_out:
+        typer.echo(json.dumps(result.summary(), indent=2))
+        return
+    from heecon.report.console import print_base_case
+
+    print_base_case(result, out_dir)
+
+
+def _register_optional() -> None:
+    try:
+        from heecon._cli_cea import cea
+    except ImportError:  # pragma: no cover - the module ships with heecon
+        return
+    app.command("cea", help="Analyse PSA results made elsewhere: incremental table, CEAC, CEAF, EVPI, break-even WTP.")(cea)
+
+
+_register_optional()
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("Interrupted; no results were written for the unfinished run.", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,489 @@
+"""Compile a validated scenario (and optional parameter draws) into dense arrays for the kernels.
+
+Layout (see docs/architecture-notes.md)::
+
+    P   [nPs, nP, S, S]      transition matrices; P_map[strategy, cycle] -> matrix index
+    V   [nVs, nV, S, R]      per-state rewards of a cycle; V_map[strategy, cycle]
+    TR  [nTs, nTR, S, S, R]  one-off rewards on moves; TR_map[strategy, cycle]
+    m0  [nMs, n_strategies, S]
+    W   [2, 3, R, T]         weights (discounted, undiscounted) x (a, b, c) x reward x cycle
+
+The leading sample axis has length 1 when nothing depends on the PSA draws
+(broadcast, never copied). Matrices are stored once per *segment*: a run of
+cycles over which nothing changes for a strategy (a time-homogeneous strategy
+has one; a window of cycles for a treatment effect adds two; expressions of
+``cycle``, ``time`` or ``age`` make every cycle its own segment). This
+generalises "a cycle axis of length 1 when time-homogeneous" without copying
+a matrix per cycle for a strategy whose effect lasts a few cycles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from heecon.costs.discount import cycle_weights
+from heecon.expr import TIME_NAMES, Expr, ExprError, check_arity, make_functions
+from heecon.scenario.errors import Problem, ScenarioError
+from heecon.scenario.load import topological_order
+from heecon.scenario.types import Scenario, Strategy
+
+__all__ = ["CompiledModel", "compile_model", "check_scenario", "reward_names"]
+
+PROB_TOL = 1e-9
+
+
+def reward_names(scenario: Scenario) -> list[str]:
+    """Outcome columns: one per cost sector, then QALYs and life years."""
+    return list(scenario.sectors) + ["qalys", "lys"]
+
+
+@dataclass
+class CompiledModel:
+    scenario: Scenario
+    state_names: list[str]  # expanded (tunnels as NAME[i])
+    state_of: np.ndarray  # expanded index -> named-state index
+    reward_names: list[str]
+    P: np.ndarray
+    P_map: np.ndarray
+    V: np.ndarray
+    V_map: np.ndarray
+    TR: np.ndarray
+    TR_map: np.ndarray
+    has_tr: bool
+    m0: np.ndarray
+    start_rewards: np.ndarray  # [nMs, n_strategies, R] one-off at model start, per person
+    W: np.ndarray
+    n_samples: int
+    dead: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+    @property
+    def n_strategies(self) -> int:
+        return self.P_map.shape[0]
+
+    @property
+    def n_cycles(self) -> int:
+        return self.P_map.shape[1]
+
+    @property
+    def sector_count(self) -> int:
+        return len(self.scenario.sectors)
+
+
+class _Expansion:
+    """Tunnel states expanded into chains of sub-states."""
+
+    def __init__(self, scenario: Scenario):
+        self.names: list[str] = []
+        self.first: dict[str, int] = {}
+        self.owner: list[int] = []
+        self.position: list[int] = []  # tunnel_cycle (1-based), 0 for ordinary states
+        for i, (name, st) in enumerate(scenario.states.items()):
+            self.first[name] = len(self.names)
+            if st.tunnel:
+                for j in range(st.tunnel):
+                    self.names.append(f"{name}[{j + 1}]")
+                    self.owner.append(i)
+                    self.position.append(j + 1)
+            else:
+                self.names.append(name)
+                self.owner.append(i)
+                self.position.append(0)
+        self.S = len(self.names)
+
+
+def _param_graph(scenario: Scenario, overrides: Mapping[str, Expr]) -> dict[str, list[str]]:
+    graph = {}
+    for n, p in scenario.parameters.items():
+        e = overrides.get(n, p.expr)
+        deps = set(e.names)
+        for t in e.calls & set(scenario.tables):
+            mult = scenario.tables[t].multiplier
+            if mult is not None:
+                deps |= mult.names
+        graph[n] = sorted(deps & set(scenario.parameters))
+    return graph
+
+
+class _Env:
+    """Parameter values for one strategy, evaluated over segments and samples."""
+
+    def __init__(self, scenario: Scenario, strategy: Strategy, draws: Mapping[str, np.ndarray], first_cycles: np.ndarray,
+                 problems: list[Problem]):
+        self.scenario = scenario
+        self.strategy = strategy
+        self.problems = problems
+        st = scenario.settings
+        dt = st.cycle_years
+        cyc = np.asarray(first_cycles, dtype=float)[:, None]
+        self.nseg = len(first_cycles)
+        self.env: dict[str, Any] = {"cycle": cyc, "time": (cyc - 1.0) * dt}
+        if st.start_age is not None:
+            self.env["age"] = st.start_age + (cyc - 1.0) * dt
+        tables = {name: self._table_fn(name) for name in scenario.tables}
+        self.functions = make_functions(dt, tables)
+        overrides = strategy.parameters
+        graph = _param_graph(scenario, overrides)
+        for name in topological_order(graph):
+            if name in draws and name not in overrides:
+                self.env[name] = np.asarray(draws[name], dtype=float)
+                continue
+            p = scenario.parameters[name]
+            e = overrides.get(name, p.expr)
+            key = f"{strategy.key}.parameters.{name}" if name in overrides else p.key
+            self.env[name] = self.eval(e, key)
+
+    def _table_fn(self, name: str) -> Callable[[Any], Any]:
+        t = self.scenario.tables[name]
+
+        def lookup(x: Any) -> Any:
+            x = np.asarray(x, dtype=float)
+            if t.interpolation == "linear":
+                v = np.interp(x, t.keys, t.values)
+            else:
+                idx = np.clip(np.searchsorted(t.keys, x, side="right") - 1, 0, len(t.keys) - 1)
+                v = t.values[idx]
+            if t.multiplier is not None:
+                v = v * t.multiplier.evaluate(self.env, self.functions)
+            return v
+
+        return lookup
+
+    def eval(self, e: Expr, key: str, extra: Mapping[str, Any] | None = None) -> Any:
+        if e.constant is not None:
+            return e.constant
+        for msg in check_arity(e, self.functions):
+            self.problems.append(Problem(self.scenario.origin(key), key, msg))
+            return np.nan
+        env = self.env if not extra else {**self.env, **extra}
+        try:
+            return e.evaluate(env, self.functions)
+        except ExprError as exc:
+            self.problems.append(Problem(self.scenario.origin(key), key, str(exc)))
+        except KeyError as exc:  # a name that is not defined here (e.g. age without start_age)
+            self.problems.append(Problem(self.scenario.origin(key), key, f"the name {exc} is not defined here"))
+        return np.nan
+
+
+def _time_dependent_params(scenario: Scenario, overrides: Mapping[str, Expr]) -> set[str]:
+    graph = _param_graph(scenario, overrides)
+    dep: set[str] = set()
+    for name in topological_order(graph):
+        e = overrides.get(name, scenario.parameters[name].expr)
+        if e.names & TIME_NAMES or any(d in dep for d in graph[name]):
+            dep.add(name)
+    return dep
+
+
+def _strategy_exprs(scenario: Scenario, strategy: Strategy) -> list[Expr]:
+    out: list[Expr] = []
+    for row in scenario.transitions.values():
+        out += [e for e in row.values() if e is not None]
+    for st in scenario.states.values():
+        out.append(strategy.utilities.get(st.name, st.utility))
+        out += list(st.costs.values())
+    for tr in scenario.transition_rewards:
+        out += list(tr.costs.values()) + ([tr.qalys] if tr.qalys is not None else [])
+    for m in strategy.modifiers:
+        out.append(m.value)
+    for c in strategy.extra_costs:
+        out += list(c.costs.values())
+    return out
+
+
+def _segments(scenario: Scenario, strategy: Strategy) -> np.ndarray:
+    """First cycle of each segment (cycles 1..T) for a strategy."""
+    T = scenario.settings.n_cycles
+    tdep = _time_dependent_params(scenario, strategy.parameters)
+    for e in _strategy_exprs(scenario, strategy):
+        if e.names & (TIME_NAMES | tdep):
+            return np.arange(1, T + 1)
+        for t in e.calls & set(scenario.tables):
+            mult = scenario.tables[t].multiplier
+            if mult is not None and mult.names & (TIME_NAMES | tdep):
+                return np.arange(1, T + 1)
+    starts = {1}
+    for lo, hi in [m.cycles for m in strategy.modifiers] + [c.cycles for c in strategy.extra_costs]:
+        starts.add(lo)
+        if hi + 1 <= T:
+            starts.add(hi + 1)
+    return np.array(sorted(s for s in starts if s <= T), dtype=np.int64)
+
+
+def _as2d(v: Any, nseg: int, ns: int) -> np.ndarray:
+    a = np.asarray(v, dtype=float)
+    if a.ndim <= 1:
+        a = a.reshape(1, -1) if a.ndim == 1 else a.reshape(1, 1)
+    return np.broadcast_to(a, (nseg, ns))
+
+
+def compile_model(scenario: Scenario, draws: Mapping[str, np.ndarray] | None = None, *, validate: bool = True) -> CompiledModel:
+    """Build the kernel arrays for every strategy.
+
+    Parameters
+    ----------
+    scenario
+        A validated scenario.
+    draws
+        Parameter name -> values per PSA sample (shape ``(n_samples,)``); other
+        parameters take their base-case values. ``None`` compiles the base case.
+    validate
+        Check every probability, row sum, cost and utility at every cycle and
+        sample (raises :class:`ScenarioError` listing each problem).
+    """
+    draws = dict(draws or {})
+    lengths = {len(np.atleast_1d(v)) for v in draws.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"parameter draws have different lengths: {sorted(lengths)}")
+    ns = lengths.pop() if lengths else 1
+    for k, v in draws.items():
+        if k not in scenario.parameters:
+            raise ValueError(f"draws given for unknown parameter {k!r}")
+        draws[k] = np.atleast_1d(np.asarray(v, dtype=float))
+    st = scenario.settings
+    T = st.n_cycles
+    dt = st.cycle_years
+    exp = _Expansion(scenario)
+    S = exp.S
+    names = reward_names(scenario)
+    R = len(names)
+    sector_idx = {s: i for i, s in enumerate(scenario.sectors)}
+    iq, il = R - 2, R - 1
+    state_list = list(scenario.states.values())
+    problems: list[Problem] = []
+
+    P_blocks, V_blocks, TR_blocks = [], [], []
+    P_map = np.zeros((len(scenario.strategies), T), dtype=np.int64)
+    m0 = np.zeros((ns, len(scenario.strategies), S))
+    start_rewards = np.zeros((ns, len(scenario.strategies), R))
+    has_tr = bool(scenario.transition_rewards)
+    dead = np.array([state_list[exp.owner[i]].dead for i in range(S)])
+    n_blocks = 0
+
+    for si, strat in enumerate(scenario.strategies.values()):
+        firsts = _segments(scenario, strat)
+        nseg = len(firsts)
+        ends = np.append(firsts[1:] - 1, T)
+        for j, (a, b) in enumerate(zip(firsts, ends)):
+            P_map[si, a - 1:b] = n_blocks + j
+        n_blocks += nseg
+        env = _Env(scenario, strat, draws, firsts, problems)
+
+        def E(e: Expr, key: str, extra: Mapping[str, Any] | None = None) -> np.ndarray:
+            return _as2d(env.eval(e, key, extra), nseg, ns)
+
+        # ---- transitions
+        P = np.zeros((ns, nseg, S, S))
+        for fi, fst in enumerate(state_list):
+            rows = [exp.first[fst.name] + j for j in range(max(fst.tunnel, 1))]
+            if fst.absorbing:
+                for r in rows:
+                    P[:, :, r, r] = 1.0
+                continue
+            cells = scenario.transitions.get(fst.name, {})
+            for pos, r in enumerate(rows):
+                extra = {"tunnel_cycle": float(pos + 1)} if fst.tunnel else None
+                total = np.zeros((ns, nseg))
+                comp_col = None
+                for to, e in cells.items():
+                    c = exp.first[to]
+                    if e is None:
+                        comp_col = c
+                        continue
+                    val = E(e, f"transitions.{fst.name}.{to}", extra).T.copy()
+                    for m in strat.modifiers:
+                        if (fst.name, to) in m.transitions:
+                            active = ((firsts >= m.cycles[0]) & (firsts <= m.cycles[1]))[None, :]
+                            mv = E(m.value, f"{m.key}.{m.kind}").T
+                            if m.kind == "rr":
+                                val = np.where(active, val * mv, val)
+                            else:
+                                with np.errstate(all="ignore"):
+                                    val = np.where(active, 1.0 - np.power(np.clip(1.0 - val, 0.0, None), mv), val)
+                    if validate:
+                        _check_probability(val, f"transitions.{fst.name}.{to}", scenario, strat, firsts, problems)
+                    P[:, :, r, c] += val
+                    total += val
+                if fst.tunnel:
+                    nxt = r + 1 if pos + 1 < fst.tunnel else exp.first[fst.tunnel_exit]  # type: ignore[index]
+                    comp_col = nxt
+                if comp_col is not None:
+                    rest = 1.0 - total
+                    if validate:
+                        bad = rest < -PROB_TOL
+                        if np.any(bad):
+                            _report(problems, scenario, f"transitions.{fst.name}", strat, firsts, bad,
+                                    lambda i, j: f"the probabilities of leaving '{fst.name}' sum to {total[i, j]:.6g} > 1, "
+                                                 "so the complement \"C\" would be negative")
+                    P[:, :, r, comp_col] += np.clip(rest, 0.0, None)
+                elif validate:
+                    bad = np.abs(total - 1.0) > PROB_TOL
+                    if np.any(bad):
+                        _report(problems, scenario, f"transitions.{fst.name}", strat, firsts, bad,
+                                lambda i, j: f"row '{fst.name}' sums to {total[i, j]:.9g}; rows must sum to 1 "
+                                             "(or use \"C\" for the complement)")
+        P_blocks.append(P)
+
+        # ---- state rewards (per cycle) and one-off transition rewards
+        V = np.zeros((ns, nseg, S, R))
+        for fi, fst in enumerate(state_list):
+            for pos in range(max(fst.tunnel, 1)):
+                r = exp.first[fst.name] + pos
+                extra = {"tunnel_cycle": float(pos + 1)} if fst.tunnel else None
+                for sec, e in fst.costs.items():
+                    v = E(e, f"{fst.key}.costs.{sec}", extra).T
+                    if validate:
+                        _check_nonneg(v, f"{fst.key}.costs.{sec}", scenario, strat, firsts, problems)
+                    V[:, :, r, sector_idx[sec]] += v
+                if not fst.dead:
+                    ue = strat.utilities.get(fst.name, fst.utility)
+                    ukey = f"{strat.key}.utilities.{fst.name}" if fst.name in strat.utilities else f"{fst.key}.utility"
+                    u = E(ue, ukey, extra).T
+                    if validate:
+                        bad = ~np.isfinite(u) | (u > 1.0 + 1e-12)
+                        if np.any(bad):
+                            _report(problems, scenario, ukey, strat, firsts, bad,
+                                    lambda i, j: f"utility is {u[i, j]:.6g}; utilities must be finite and at most 1")
+                    V[:, :, r, iq] = u * dt
+                    V[:, :, r, il] = dt
+        for c in strat.extra_costs:
+            active = (firsts >= c.cycles[0]) & (firsts <= c.cycles[1])
+            for sec, e in c.costs.items():
+                v = E(e, f"{c.key}.costs.{sec}").T * active[None, :]
+                if validate:
+                    _check_nonneg(v, f"{c.key}.costs.{sec}", scenario, strat, firsts, problems)
+                for sname in c.states:
+                    for pos in range(max(scenario.states[sname].tunnel, 1)):
+                        V[:, :, exp.first[sname] + pos, sector_idx[sec]] += v
+        V_blocks.append(V)
+
+        TR = np.zeros((ns, nseg if has_tr else 1, S, S, R))
+        for tr in scenario.transition_rewards:
+            if tr.strategies is not None and strat.name not in tr.strategies:
+                continue
+            froms = [i for i in range(S) if tr.from_state in ("*", state_list[exp.owner[i]].name)]
+            tos = [exp.first[s.name] for s in state_list if tr.to_state in ("*", s.name)]
+            for sec, e in tr.costs.items():
+                v = E(e, f"{tr.key}.costs.{sec}").T
+                if validate:
+                    _check_nonneg(v, f"{tr.key}.costs.{sec}", scenario, strat, firsts, problems)
+                for a in froms:
+                    for b in tos:
+                        if exp.owner[a] != exp.owner[b] or tr.from_state == tr.to_state:
+                            TR[:, :, a, b, sector_idx[sec]] += v
+            if tr.qalys is not None:
+                v = E(tr.qalys, f"{tr.key}.qalys").T
+                for a in froms:
+                    for b in tos:
+                        if exp.owner[a] != exp.owner[b] or tr.from_state == tr.to_state:
+                            TR[:, :, a, b, iq] += v
+        TR_blocks.append(TR)
+
+        # ---- start
+        env0 = _Env(scenario, strat, draws, np.array([1]), problems)
+        total0 = np.zeros(ns)
+        for sname, e in scenario.start_states.items():
+            v = _as2d(env0.eval(e, f"start.states.{sname}"), 1, ns)[0]
+            if validate and np.any((v < 0) | ~np.isfinite(v)):
+                problems.append(Problem(scenario.origin(f"start.states.{sname}"), f"start.states.{sname}",
+                                        "start shares must be non-negative numbers"))
+            m0[:, si, exp.first[sname]] += v
+            total0 += v
+        if validate and np.any(np.abs(total0 - 1.0) > PROB_TOL):
+            problems.append(Problem(scenario.origin("start.states"), "start.states",
+                                    f"the start shares sum to {total0[np.argmax(np.abs(total0 - 1))]:.9g}; they must sum to 1"))
+        for sec, e in scenario.start_costs.items():
+            v = _as2d(env0.eval(e, f"start.costs.{sec}"), 1, ns)[0]
+            if validate and np.any(v < 0):
+                problems.append(Problem(scenario.origin(f"start.costs.{sec}"), f"start.costs.{sec}",
+                                        "costs must not be negative"))
+            start_rewards[:, si, sector_idx[sec]] += v
+        if scenario.start_qalys is not None:
+            start_rewards[:, si, iq] += _as2d(env0.eval(scenario.start_qalys, "start.qalys"), 1, ns)[0]
+
+    if problems:
+        raise ScenarioError(_dedupe(problems))
+
+    P_all = np.ascontiguousarray(np.concatenate(P_blocks, axis=1))
+    V_all = np.ascontiguousarray(np.concatenate(V_blocks, axis=1))
+    if has_tr:
+        TR_all = np.ascontiguousarray(np.concatenate(TR_blocks, axis=1))
+        TR_map = P_map.copy()
+    else:
+        TR_all = np.zeros((1, 1, S, S, R))
+        TR_map = np.zeros_like(P_map)
+    # collapse the sample axis where nothing varies by sample
+    P_all, V_all, TR_all = (_squeeze_samples(x) for x in (P_all, V_all, TR_all))
+    m0 = _squeeze_samples(m0)
+    start_rewards = _squeeze_samples(start_rewards)
+
+    W = np.zeros((2, 3, R, T))
+    for r, name in enumerate(names):
+        sched = st.discount_costs if r < len(scenario.sectors) else st.discount_effects
+        W[0, :, r, :] = cycle_weights(st.counting, T, dt, sched, st.discounting)
+        W[1, :, r, :] = cycle_weights(st.counting, T, dt, type(sched).constant(0.0), st.discounting)
+    return CompiledModel(
+        scenario=scenario, state_names=exp.names, state_of=np.array(exp.owner, dtype=np.int64), reward_names=names,
+        P=P_all, P_map=P_map, V=V_all, V_map=P_map.copy(), TR=TR_all, TR_map=TR_map, has_tr=has_tr, m0=m0,
+        start_rewards=start_rewards, W=W, n_samples=ns, dead=dead,
+    )
+
+
+def _squeeze_samples(x: np.ndarray) -> np.ndarray:
+    if x.shape[0] > 1 and np.all(x == x[:1]):
+        return np.ascontiguousarray(x[:1])
+    return x
+
+
+def _where(scenario: Scenario, strat: Strategy, firsts: np.ndarray, i: int, j: int, ns: int) -> str:
+    st = scenario.settings
+    cyc = int(firsts[j])
+    parts = [f"strategy '{strat.name}'"]
+    if len(firsts) > 1:
+        parts.append(f"cycle {cyc}")
+        if st.start_age is not None:
+            parts[-1] += f" (age {st.start_age + (cyc - 1) * st.cycle_years:g})"
+    if ns > 1:
+        parts.append(f"PSA sample {i}")
+    return ", ".join(parts)
+
+
+def _report(problems: list[Problem], scenario: Scenario, key: str, strat: Strategy, firsts: np.ndarray,
+            bad: np.ndarray, msg: Callable[[int, int], str]) -> None:
+    i, j = (int(x) for x in np.argwhere(bad)[0])
+    n = int(bad.sum())
+    more = f" ({n - 1} more sample/cycle combinations too)" if n > 1 else ""
+    problems.append(Problem(scenario.origin(key), key, f"{msg(i, j)} [{_where(scenario, strat, firsts, i, j, bad.shape[0])}]{more}"))
+
+
+def _check_probability(v: np.ndarray, key: str, scenario: Scenario, strat: Strategy, firsts: np.ndarray,
+                       problems: list[Problem]) -> None:
+    bad = ~np.isfinite(v) | (v < -PROB_TOL) | (v > 1 + PROB_TOL)
+    if np.any(bad):
+        _report(problems, scenario, key, strat, firsts, bad,
+                lambda i, j: f"probability is {v[i, j]:.6g}; probabilities must be in [0, 1]")
+
+
+def _check_nonneg(v: np.ndarray, key: str, scenario: Scenario, strat: Strategy, firsts: np.ndarray,
+                  problems: list[Problem]) -> None:
+    bad = ~np.isfinite(v) | (v < 0)
+    if np.any(bad):
+        _report(problems, scenario, key, strat, firsts, bad,
+                lambda i, j: f"cost is {v[i, j]:.6g}; costs must be finite and not negative")
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for p in problems:
+        k = (p.file, p.key, p.message)
+        if k not in seen:
+            seen.add(k)
+            out.append(p)
+    return out
+
+
+def check_scenario(scenario: Scenario) -> CompiledModel:
+    """Compile the base case with every numeric check on (raises :class:`ScenarioError`)."""
+    return compile_model(scenario, None, validate=True)

@@ -1,0 +1,73 @@
+"""Readable console tables (rich) for finished results. No computation here."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def money(x: float, currency: str = "GBP") -> str:
+    sym = {"GBP": "£", "USD": "$", "EUR": "€"}.get(currency, "")
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "—"
+    return f"{'-' if x < 0 else ''}{sym}{abs(x):,.0f}" if sym else f"{x:,.0f} {currency}"
+
+
+def print_base_case(result: Any, out_dir: Path | None = None, console: Console | None = None) -> None:
+    con = console or Console(width=120)
+    sc = result.scenario
+    st = sc.settings
+    cur = st.currency
+    con.print(f"[bold]{sc.title}[/bold]")
+    price = f", {st.price_year} prices" if st.price_year else ""
+    con.print(
+        f"{st.engine} model, {st.n_cycles} cycles of {st.cycle_length_months:g} months ({st.horizon_years:g} years); "
+        f"counting: {st.counting}; discounting {st.discounting}: costs {st.discount_costs.describe()}, "
+        f"effects {st.discount_effects.describe()}; perspective: {st.perspective}; {cur}{price}"
+    )
+    t = Table(title="Per person (discounted)")
+    t.add_column("Strategy")
+    t.add_column("Costs", justify="right")
+    for s in sc.sectors:
+        if (result.outcomes[s] != 0).any():
+            t.add_column(s, justify="right")
+    t.add_column("QALYs", justify="right")
+    t.add_column("Life years", justify="right")
+    for name, r in result.outcomes.iterrows():
+        row = [f"{sc.strategies[name].label} ({name})", money(r["costs"], cur)]
+        row += [money(r[s], cur) for s in sc.sectors if (result.outcomes[s] != 0).any()]
+        row += [f"{r['qalys']:.4f}", f"{r['lys']:.4f}"]
+        t.add_row(*row)
+    con.print(t)
+    it = Table(title=f"Incremental analysis ({st.perspective} perspective)")
+    for c in ("Strategy", "Costs", "QALYs", "Inc. costs", "Inc. QALYs", "ICER", "Status"):
+        it.add_column(c, justify="left" if c in ("Strategy", "Status") else "right")
+    status_text = {"ref": "reference", "ND": "frontier", "D": "dominated", "ED": "ext. dominated"}
+    for _, r in result.icers.iterrows():
+        icer = r["icer"]
+        it.add_row(str(r["strategy"]), money(r["cost"], cur), f"{r['effect']:.4f}",
+                   money(r["inc_cost"], cur) if _finite(r["inc_cost"]) else "",
+                   f"{r['inc_effect']:.4f}" if _finite(r["inc_effect"]) else "",
+                   money(icer, cur) + "/QALY" if _finite(icer) else "", status_text.get(r["status"], r["status"]))
+    con.print(it)
+    nmb = result.nmb()
+    nt = Table(title="Net monetary benefit per person")
+    nt.add_column("Strategy")
+    for w in st.wtp:
+        nt.add_column(f"at {money(w, cur)}/QALY", justify="right")
+    for name in result.outcomes.index:
+        nt.add_row(name, *[money(float(nmb[(nmb.wtp == w) & (nmb.strategy == name)].nmb.iloc[0]), cur) for w in st.wtp])
+    con.print(nt)
+    if out_dir is not None:
+        con.print(f"Results written to {out_dir}/")
+
+
+def _finite(x: Any) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,184 @@
+"""Typed scenario objects: what a validated TOML scenario becomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from heecon.expr import Expr
+
+COUNTING_METHODS = ("end", "beginning", "all-points", "half-cycle", "simpson", "life-table")
+DISCOUNTING_METHODS = ("discrete", "continuous")
+ENGINES = ("cohort", "microsim")
+DEFAULT_SECTORS = ("nhs", "pss", "police", "courts", "prisons", "probation", "victims", "personal", "other")
+
+
+@dataclass(frozen=True)
+class DiscountSchedule:
+    """Annual discount rate by year band: rate ``rates[i]`` applies from ``from_years[i]``."""
+
+    from_years: tuple[float, ...]
+    rates: tuple[float, ...]
+
+    @classmethod
+    def constant(cls, rate: float) -> "DiscountSchedule":
+        return cls((0.0,), (float(rate),))
+
+    def describe(self) -> str | list[dict[str, float]]:
+        if len(self.rates) == 1:
+            return f"{self.rates[0]:g}"
+        return [{"from_year": f, "rate": r} for f, r in zip(self.from_years, self.rates)]
+
+    def to_json(self) -> float | list[dict[str, float]]:
+        if len(self.rates) == 1:
+            return self.rates[0]
+        return [{"from_year": f, "rate": r} for f, r in zip(self.from_years, self.rates)]
+
+
+@dataclass
+class Settings:
+    engine: str = "cohort"
+    cycle_length_months: float = 12.0
+    n_cycles: int = 0
+    start_age: float | None = None
+    counting: str = "half-cycle"
+    discounting: str = "discrete"
+    discount_costs: DiscountSchedule = field(default_factory=lambda: DiscountSchedule.constant(0.035))
+    discount_effects: DiscountSchedule = field(default_factory=lambda: DiscountSchedule.constant(0.035))
+    wtp: tuple[float, ...] = (20000.0, 30000.0)
+    comparator: str = ""
+    currency: str = "GBP"
+    price_year: int | None = None
+    perspective: str = "all"
+    seed: int = 20240601
+    psa_samples: int = 0
+    individuals: int = 10000
+
+    @property
+    def cycle_years(self) -> float:
+        return self.cycle_length_months / 12.0
+
+    @property
+    def horizon_years(self) -> float:
+        return self.n_cycles * self.cycle_years
+
+
+@dataclass
+class Parameter:
+    name: str
+    expr: Expr
+    key: str
+    source: str | None = None
+    distribution: dict[str, Any] | None = None
+    range: tuple[float, float] | None = None
+    unit: str | None = None
+    price_year: int | None = None
+    label: str | None = None
+    assumption: bool = False
+
+
+@dataclass
+class Table:
+    name: str
+    keys: np.ndarray
+    values: np.ndarray
+    kind: str  # "probability" | "rate" | "value"
+    interpolation: str  # "step" | "linear"
+    multiplier: Expr | None
+    source: str | None
+    key: str
+
+
+@dataclass
+class State:
+    name: str
+    label: str
+    utility: Expr
+    costs: dict[str, Expr]
+    absorbing: bool
+    dead: bool
+    tunnel: int  # 0 or the tunnel length in cycles
+    tunnel_exit: str | None
+    key: str
+
+
+@dataclass
+class TransitionReward:
+    from_state: str  # "*" = any
+    to_state: str
+    costs: dict[str, Expr]
+    qalys: Expr | None
+    strategies: tuple[str, ...] | None
+    key: str
+
+
+@dataclass
+class Modifier:
+    transitions: tuple[tuple[str, str], ...]
+    kind: str  # "rr" | "hr"
+    value: Expr
+    cycles: tuple[int, int]
+    key: str
+
+
+@dataclass
+class ExtraCost:
+    states: tuple[str, ...]
+    costs: dict[str, Expr]
+    cycles: tuple[int, int]
+    key: str
+
+
+@dataclass
+class Strategy:
+    name: str
+    label: str
+    description: str
+    parameters: dict[str, Expr]
+    modifiers: list[Modifier]
+    extra_costs: list[ExtraCost]
+    utilities: dict[str, Expr]
+    key: str
+
+
+@dataclass
+class Scenario:
+    path: Path
+    files: tuple[str, ...]
+    title: str
+    description: str
+    settings: Settings
+    parameters: dict[str, Parameter]
+    tables: dict[str, Table]
+    states: dict[str, State]
+    transitions: dict[str, dict[str, Expr | None]]  # from -> to -> expr (None = complement "C")
+    transition_rewards: list[TransitionReward]
+    start_states: dict[str, Expr]
+    start_costs: dict[str, Expr]
+    start_qalys: Expr | None
+    strategies: dict[str, Strategy]
+    sectors: tuple[str, ...]
+    perspectives: dict[str, tuple[str, ...]]
+    sha256: str
+    raw: dict[str, Any]
+    origins: dict[str, str]
+
+    @property
+    def strategy_names(self) -> list[str]:
+        return list(self.strategies)
+
+    @property
+    def state_names(self) -> list[str]:
+        return list(self.states)
+
+    def origin(self, key: str) -> str:
+        """The file a key path came from (``extends`` chains and ``--set`` overrides)."""
+        parts = key.split(".")
+        for n in range(len(parts), 0, -1):
+            k = ".".join(parts[:n])
+            if k in self.origins:
+                return self.origins[k]
+        return str(self.path)
