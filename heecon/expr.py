@@ -133,6 +133,10 @@ def make_functions(
     return funcs
 
 
+#: Functions used by :meth:`Expr.evaluate` when none are given: the built-ins and the
+#: rate helpers with a one-year cycle (every name :func:`parse` allows by default).
+DEFAULT_FUNCTIONS = make_functions(1.0)
+
 #: Function names known without a model (used when parsing before tables are known).
 KNOWN_FUNCTION_NAMES = frozenset(BUILTIN_FUNCTIONS) | frozenset(_CYCLE_FUNCTIONS_HELP)
 
@@ -180,12 +184,16 @@ class Expr:
     _fn: Evaluator | None = field(default=None, repr=False, compare=False)
 
     def evaluate(self, env: Mapping[str, Any], functions: Mapping[str, tuple] | None = None) -> Any:
-        """Evaluate with NumPy broadcasting; ``env`` maps names to floats or arrays."""
+        """Evaluate with NumPy broadcasting; ``env`` maps names to floats or arrays.
+
+        ``functions`` defaults to :data:`DEFAULT_FUNCTIONS`. A name missing from
+        ``env`` or a function missing from ``functions`` raises :class:`ExprError`.
+        """
         if self.constant is not None:
             return self.constant
         assert self._fn is not None
         with np.errstate(all="ignore"):
-            return self._fn(env, functions if functions is not None else BUILTIN_FUNCTIONS)
+            return self._fn(env, functions if functions is not None else DEFAULT_FUNCTIONS)
 
     @property
     def is_constant(self) -> bool:
@@ -210,7 +218,10 @@ def parse(source: str | float | int, functions: frozenset[str] | set[str] | None
     if isinstance(source, bool):
         raise ExprError(f"expected a number or an expression, got the boolean {str(source).lower()}")
     if isinstance(source, (int, float)):
-        value = float(source)
+        try:
+            value = float(source)
+        except OverflowError:  # an integer beyond float range (TOML integers are unbounded in tomllib)
+            value = math.inf if source > 0 else -math.inf
         return Expr(text=repr(source), names=frozenset(), calls=frozenset(), constant=value)
     if not isinstance(source, str):
         raise ExprError(f"expected a number or an expression string, got {type(source).__name__}")
@@ -265,7 +276,15 @@ class _Compiler:
             if name.startswith("_"):
                 raise self.fail(f"the name {name!r} (names may not start with '_')")
             self.names.add(name)
-            return lambda env, fns: env[name]
+            text = self.text
+
+            def lookup(env: Mapping[str, Any], fns: Mapping[str, tuple]) -> Any:
+                try:
+                    return env[name]
+                except KeyError:
+                    raise ExprError(f"unknown name {name!r} in expression {text!r}: it is not defined here") from None
+
+            return lookup
         if isinstance(node, ast.BinOp):
             op = _BINOPS.get(type(node.op))
             if op is None:
@@ -334,7 +353,10 @@ class _Compiler:
             nargs = len(args)
 
             def call(env: Mapping[str, Any], fns: Mapping[str, tuple]) -> Any:
-                fn, lo, hi, _ = fns[fname]
+                entry = fns.get(fname)
+                if entry is None:
+                    raise ExprError(f"the function {fname!r} is not available here (in expression {self.text!r})")
+                fn, lo, hi, _ = entry
                 if not lo <= nargs <= hi:
                     raise ExprError(f"{fname}() takes {lo}" + (f" to {hi}" if hi != lo else "") +
                                     f" arguments, got {nargs}, in expression {self.text!r}")

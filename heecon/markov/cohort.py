@@ -17,8 +17,7 @@ import numpy as np
 __all__ = ["run_cohort", "CohortOutput"]
 
 
-@nb.njit(cache=True, parallel=True, fastmath=False)
-def _cohort_kernel(P, P_map, V, V_map, TR, TR_map, has_tr, m0, W, out, trace, per_cycle):  # pragma: no cover - jitted
+def _cohort_body(P, P_map, V, V_map, TR, TR_map, has_tr, m0, W, out, trace, per_cycle):  # pragma: no cover - jitted
     n_samp = out.shape[0]
     n_strat = out.shape[1]
     S = P.shape[2]
@@ -89,6 +88,13 @@ def _cohort_kernel(P, P_map, V, V_map, TR, TR_map, has_tr, m0, W, out, trace, pe
         for r in range(R):
             out[i, s, r, 0] = acc[r, 0]
             out[i, s, r, 1] = acc[r, 1]
+
+
+# One body, two compilations: the parallel kernel for PSA-sized work, and a serial one for small runs, whose
+# cached machine code loads faster (no threading layer to start), so a deterministic CLI run starts quickly.
+_cohort_kernel = nb.njit(cache=True, parallel=True, fastmath=False)(_cohort_body)
+_cohort_kernel_serial = nb.njit(cache=True, parallel=False, fastmath=False)(_cohort_body)
+PARALLEL_MIN_JOBS = 64
 
 
 @dataclass
@@ -163,5 +169,6 @@ def run_cohort(P: np.ndarray, P_map: np.ndarray, V: np.ndarray, V_map: np.ndarra
     out = np.zeros((ns, n_strat, R, 2))
     trace = np.zeros((n_keep, n_strat, T + 1, S))
     per_cycle = np.zeros((n_keep, n_strat, T, R, 2))
-    _cohort_kernel(P, P_map, V, V_map, TR, TR_map, has_tr, m0, W, out, trace, per_cycle)
+    kernel = _cohort_kernel if ns * n_strat >= PARALLEL_MIN_JOBS else _cohort_kernel_serial
+    kernel(P, P_map, V, V_map, TR, TR_map, has_tr, m0, W, out, trace, per_cycle)
     return CohortOutput(out, trace, per_cycle)

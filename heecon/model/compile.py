@@ -299,6 +299,8 @@ def compile_model(scenario: Scenario, draws: Mapping[str, np.ndarray] | None = N
                             mv = E(m.value, f"{m.key}.{m.kind}").T
                             if m.kind == "rr":
                                 val = np.where(active, val * mv, val)
+                            elif m.kind == "value":
+                                val = np.where(active, mv, val)
                             else:
                                 with np.errstate(all="ignore"):
                                     val = np.where(active, 1.0 - np.power(np.clip(1.0 - val, 0.0, None), mv), val)

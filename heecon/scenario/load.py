@@ -77,7 +77,7 @@ TABLE_KEYS = {"file", "key", "value", "keys", "values", "kind", "interpolation",
 TR_KEYS = {"from", "to", "costs", "qalys", "strategies", "label", "source"}
 START_KEYS = {"states", "costs", "qalys"}
 STRATEGY_KEYS = {"label", "description", "parameters", "modifiers", "costs", "utilities"}
-MODIFIER_KEYS = {"transitions", "transition", "rr", "hr", "cycles", "label"}
+MODIFIER_KEYS = {"transitions", "transition", "rr", "hr", "value", "cycles", "label"}
 EXTRA_COST_KEYS = {"states", "costs", "cycles", "label"}
 
 
@@ -212,10 +212,10 @@ class _Reader:
             kind = "a whole number" if integer else "a number"
             self.col.add(key, f"must be {kind}{_range_text(lo, hi, lo_open, hi_open)}. Got {_typename(value)} {value!r}.")
             return None
-        if integer and not float(value).is_integer():
+        v = _to_float(value)
+        if integer and not v.is_integer():
             self.col.add(key, f"must be a whole number{_range_text(lo, hi, lo_open, hi_open)}. Got {value!r}.")
             return None
-        v = float(value)
         bad = (not math.isfinite(v)) or (lo is not None and (v <= lo if lo_open else v < lo)) or (
             hi is not None and (v >= hi if hi_open else v > hi))
         if bad:
@@ -299,6 +299,14 @@ class _Reader:
                     self.col.add(f"{key}.{sector}", f"costs must not be negative, got {e.constant:g}")
                 out[sector] = e
         return out
+
+
+def _to_float(v: int | float) -> float:
+    """float(v), with integers beyond float range (tomllib reads integers of any size) as +-inf."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
 
 
 def _typename(v: Any) -> str:
@@ -393,6 +401,8 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
     functions = KNOWN_FUNCTION_NAMES | frozenset(k for k in tables_raw if isinstance(k, str))
     rd = _Reader(col, functions)
     rd.check_keys(raw, TOP_KEYS, "", "the top level of a scenario")
+    if "tables" in raw:
+        rd.table(raw["tables"], "tables", "a table of lookup tables ([tables.NAME] sections)")
     fmt = raw.get("format", 1)
     if fmt != 1:
         col.add("format", f"this heecon reads scenario format 1, got {fmt!r}")
@@ -509,7 +519,8 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
 
 def _table_files(raw: Mapping[str, Any], path: Path) -> list[str]:
     out = []
-    for spec in (raw.get("tables") or {}).values():
+    tables = raw.get("tables")
+    for spec in (tables.values() if isinstance(tables, dict) else ()):
         if isinstance(spec, dict) and isinstance(spec.get("file"), str):
             out.append(str(path.parent / spec["file"]))
     return out
@@ -658,8 +669,9 @@ def _read_parameter(name: str, spec: Any, key: str, rd: _Reader) -> Parameter | 
     if "range" in spec:
         r = spec["range"]
         if (not isinstance(r, list) or len(r) != 2 or
-                not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in r) or r[0] > r[1]):
-            rd.col.add(f"{key}.range", f"must be [low, high] with low <= high, got {r!r}")
+                not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(_to_float(x)) for x in r)
+                or r[0] > r[1]):
+            rd.col.add(f"{key}.range", f"must be [low, high], two finite numbers with low <= high, got {r!r}")
         else:
             p.range = (float(r[0]), float(r[1]))
     return p
@@ -821,6 +833,10 @@ def _read_transitions(raw: Any, rd: _Reader, states: Mapping[str, State]) -> dic
                             "so it cannot have a transition to itself (the complement moves them along the tunnel)")
                 continue
             if isinstance(v, str) and v.strip() == "C":
+                if states[frm].tunnel:
+                    col.add(k2, f"'{frm}' is a tunnel state: whoever does not leave moves along the tunnel (and to "
+                                "tunnel_exit after the last cycle), so its row takes no complement \"C\"")
+                    continue
                 cells[to] = None
                 continue
             e = rd.expr(v, k2)
@@ -830,7 +846,7 @@ def _read_transitions(raw: Any, rd: _Reader, states: Mapping[str, State]) -> dic
                 cells[to] = e
         out[frm] = cells
     for name, st in states.items():
-        if not st.absorbing and name not in out and f"transitions.{name}" not in {p.key for p in col.problems}:
+        if not st.absorbing and not st.tunnel and name not in out and f"transitions.{name}" not in {p.key for p in col.problems}:
             col.add(f"transitions.{name}", f"missing: state '{name}' is not absorbing, so it needs a row of transitions "
                                            f"(or mark it absorbing = true)")
     return out
@@ -938,10 +954,10 @@ def _read_strategies(raw: Any, rd: _Reader, states: Mapping[str, State], sectors
                         col.add(f"{mk}.transitions[{j}]", f"'{r}' matches no transition given in [transitions] "
                                                           "(the complement \"C\" cannot be modified: it absorbs the change)")
                     pairs.extend(matched)
-            kinds = [k for k in ("rr", "hr") if k in m]
+            kinds = [k for k in ("rr", "hr", "value") if k in m]
             if len(kinds) != 1:
-                col.add(mk, "needs exactly one of rr (relative risk: multiplies the probability) or "
-                            "hr (hazard ratio: p' = 1 - (1 - p)^hr)")
+                col.add(mk, "needs exactly one of rr (relative risk: multiplies the probability), "
+                            "hr (hazard ratio: p' = 1 - (1 - p)^hr) or value (replaces the probability)")
                 continue
             val = rd.expr(m[kinds[0]], f"{mk}.{kinds[0]}")
             cyc = rd.cycles(m.get("cycles"), f"{mk}.cycles", settings.n_cycles)

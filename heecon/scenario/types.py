@@ -118,7 +118,7 @@ class TransitionReward:
 @dataclass
 class Modifier:
     transitions: tuple[tuple[str, str], ...]
-    kind: str  # "rr" | "hr"
+    kind: str  # "rr" | "hr" | "value"
     value: Expr
     cycles: tuple[int, int]
     key: str

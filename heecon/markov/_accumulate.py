@@ -1,0 +1,70 @@
+"""Exact, order-independent sums of float64 values (fixed point in two int64 limbs).
+
+A value ``v`` (first multiplied by ``2**-shift``, which is exact) is split into
+``floor(v)`` and the fraction ``f = v - floor(v)`` (exact in binary floating
+point); ``f`` is rounded to ``FRAC_BITS = 40`` bits. The accumulator keeps
+
+    hi = sum of floor parts         (int64)
+    lo = sum of fraction parts      (int64, units of 2**-40)
+
+Integer addition is associative, so any order of adding individuals, threads or
+chunks gives the same ``(hi, lo)`` and, after :func:`normalise` (carry ``lo``
+into ``hi`` so that ``0 <= lo < 2**40``), the same float64 result bit for bit.
+
+Range and resolution (per accumulator; documented in docs/microsim-kernel.md):
+
+* shift 0 (sums of totals, per-cycle rewards): resolution 2**-40 ~ 9.1e-13 per
+  value, ``|sum of floor(v)| < 2**63 ~ 9.2e18``;
+* shift 16 (sums of squares): resolution 2**-24 ~ 6.0e-8 per value,
+  ``sum of v**2 < 2**79 ~ 6.0e23``;
+* at most 2**22 values added to one ``lo`` before normalising (the kernel
+  normalises each block of individuals, and blocks are capped at 2**22).
+Values must be finite.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["FRAC_BITS", "SHIFT_SUM", "SHIFT_SQ", "fx_add", "normalise", "fx_to_float", "fx_combine"]
+
+FRAC_BITS = 40
+SHIFT_SUM = 0
+SHIFT_SQ = 16
+_FRAC_SCALE = float(2**FRAC_BITS)
+_MASK = (1 << FRAC_BITS) - 1
+
+
+@numba.njit(inline="always", cache=True)
+def fx_add(acc, pos, v):
+    """Add ``v`` to the accumulator ``acc[pos]`` (hi), ``acc[pos + 1]`` (lo)."""
+    fl = np.floor(v)
+    acc[pos] += np.int64(fl)
+    acc[pos + 1] += np.int64((v - fl) * 1099511627776.0 + 0.5)
+
+
+@numba.njit(cache=True)
+def normalise(acc):
+    """Carry ``lo`` into ``hi`` for a flat array of (hi, lo) pairs, in place."""
+    for p in range(0, acc.size, 2):
+        lo = acc[p + 1]
+        acc[p] += lo >> 40
+        acc[p + 1] = lo & 1099511627775
+
+
+def fx_to_float(acc: np.ndarray, shift: int) -> np.ndarray:
+    """float64 values of normalised accumulators ``acc[..., 2]`` (hi, lo) scaled by ``2**shift``."""
+    hi = acc[..., 0].astype(np.float64)
+    lo = acc[..., 1].astype(np.float64) / _FRAC_SCALE
+    return (hi + lo) * float(2**shift)
+
+
+def fx_combine(*accs: np.ndarray) -> np.ndarray:
+    """Exact sum of several accumulator arrays of the same shape ``[..., 2]``; normalised."""
+    out = np.zeros_like(accs[0])
+    for a in accs:
+        out += a
+    flat = out.reshape(-1)
+    normalise(flat)
+    return out
