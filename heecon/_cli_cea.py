@@ -66,9 +66,10 @@ def parse_wtp(text: str) -> np.ndarray:
             raise ValueError("STEP must be > 0")
         if stop < start:
             raise ValueError("STOP must be >= START")
-        n = math.floor((stop - start) / step + 1e-9) + 1
-        if n > _MAX_WTP_POINTS:
-            raise ValueError(f"it gives {n} values; at most {_MAX_WTP_POINTS:,} are allowed")
+        span = (stop - start) / step
+        if not span < _MAX_WTP_POINTS:
+            raise ValueError(f"it gives more than {_MAX_WTP_POINTS:,} values (the limit)")
+        n = math.floor(span + 1e-9) + 1
         w = start + step * np.arange(n)
         # keep STOP exact when the range lands on it
         if abs(w[-1] - stop) <= 1e-9 * max(1.0, abs(stop)):
@@ -82,7 +83,7 @@ def parse_wtp(text: str) -> np.ndarray:
         except ValueError:
             raise ValueError("every item of the comma list must be a number") from None
         if len(w) > _MAX_WTP_POINTS:
-            raise ValueError(f"it has {len(w)} values; at most {_MAX_WTP_POINTS:,} are allowed")
+            raise ValueError(f"it has {len(w)} values, over the limit of {_MAX_WTP_POINTS:,}")
     if not np.all(np.isfinite(w)):
         raise ValueError("values must be finite")
     if np.any(w < 0):

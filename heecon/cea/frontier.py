@@ -115,7 +115,8 @@ def _classify(c: np.ndarray, e: np.ndarray, ref: int | None = None) -> tuple[np.
         nd = order[~(dominated[order] | ext[order])]
         if nd.size <= 2:
             break
-        icer = np.diff(c[nd]) / np.diff(e[nd])  # icer[m] belongs to nd[m + 1]
+        with np.errstate(over="ignore"):  # as R: a vanishing effect difference gives Inf
+            icer = np.diff(c[nd]) / np.diff(e[nd])  # icer[m] belongs to nd[m + 1]
         new = nd[1:-1][icer[:-1] > icer[1:]]
         if new.size == 0:
             break
@@ -201,7 +202,8 @@ def icer_table(
         nd = order[~(dom[order] | ext[order])]
         inc_c[nd[1:]] = np.diff(c[nd])
         inc_e[nd[1:]] = np.diff(e[nd])
-        icer[nd[1:]] = inc_c[nd[1:]] / inc_e[nd[1:]]
+        with np.errstate(over="ignore"):
+            icer[nd[1:]] = inc_c[nd[1:]] / inc_e[nd[1:]]
         status[:] = "ND"
         status[ext] = "ED"
         status[dom] = "D"

@@ -399,9 +399,10 @@ def _breakeven_exact(ce: np.ndarray, ee: np.ndarray, lo: float, hi: float) -> li
         cand = np.flatnonzero(ee > ee[cur])
         if cand.size == 0:
             break
-        cross = np.maximum((ce[cand] - ce[cur]) / (ee[cand] - ee[cur]), lam)
+        with np.errstate(over="ignore"):  # a crossing beyond the float range is never reached
+            cross = np.maximum((ce[cand] - ce[cur]) / (ee[cand] - ee[cur]), lam)
         m = cross.min()
-        if m > hi:
+        if not np.isfinite(m) or m > hi:
             break
         near = cand[cross <= m + rtol * abs(m)]
         nxt = int(near[np.argmax(ee[near])])
