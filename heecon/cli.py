@@ -85,22 +85,40 @@ def run(
     scenario: Annotated[Optional[Path], typer.Argument(help="Scenario TOML file (default: the flagship scenario).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder (default: results/<scenario name>).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout instead of tables.")] = False,
+    psa: Annotated[Optional[int], typer.Option("--psa", help="PSA samples (default: settings.psa_samples; 0 = none).", min=0)] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed (default: settings.seed).", min=0)] = None,
     set_: SetOpt = None,
 ) -> None:
-    """Run a scenario: costs, QALYs, life years, incremental table and net benefit per strategy."""
+    """Run a scenario: costs, QALYs, life years, incremental table and net benefit per strategy (and a PSA)."""
     path = _resolve_scenario(scenario)
-    sc = _load(path, set_ or [])
-    from heecon.results import run_base_case, write_results
+    overrides = list(set_ or [])
+    if seed is not None:
+        overrides.append(f"settings.seed={seed}")
+    sc = _load(path, overrides)
+    from heecon.results import full_summary, run_base_case, write_results
+    from heecon.scenario.errors import ScenarioError
 
-    result = run_base_case(sc)
+    n_psa = sc.settings.psa_samples if psa is None else psa
+    try:
+        result = run_base_case(sc)
+        psa_result = None
+        if n_psa:
+            from heecon.sensitivity.psa import run_psa
+
+            psa_result = run_psa(sc, n_psa, progress=not json_out)
+    except ScenarioError as exc:
+        raise _fail(exc.format()) from None
     out_dir = out or Path("results") / path.stem
-    write_results(result, out_dir)
+    write_results(result, out_dir, psa_result)
     if json_out:
-        typer.echo(json.dumps(result.summary(), indent=2))
+        typer.echo(json.dumps(full_summary(result, psa_result), indent=2))
         return
-    from heecon.report.console import print_base_case
+    from heecon.report.console import print_base_case, print_psa
 
-    print_base_case(result, out_dir)
+    print_base_case(result, None)
+    if psa_result is not None:
+        print_psa(psa_result)
+    typer.echo(f"Results written to {out_dir}/")
 
 
 def _register_optional() -> None:

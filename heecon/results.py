@@ -258,11 +258,24 @@ class atomic_output_dir:
             os.replace(self.tmp, self.out_dir)
 
 
-def write_results(result: BaseCaseResult, out_dir: str | Path) -> Path:
-    """Write ``summary.json``, ``outcomes.csv``, ``icers.csv``, ``trace.csv``, ``per_cycle.csv`` atomically."""
+def full_summary(result: BaseCaseResult, psa: Any = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """summary.json: the base case, and the PSA summary (``psa``) when one was run."""
+    summary = result.summary()
+    if psa is not None:
+        summary["psa"] = _jsonable(psa.summary())
+        summary["settings"]["psa_samples"] = int(psa.totals.shape[0])
+    if extra:
+        summary.update(_jsonable(extra))
+    return summary
+
+
+def write_results(result: BaseCaseResult, out_dir: str | Path, psa: Any = None,
+                  extra: dict[str, Any] | None = None, writers: list[Any] | None = None) -> Path:
+    """Write ``summary.json``, ``outcomes.csv``, ``icers.csv``, ``trace.csv``, ``per_cycle.csv`` (and the PSA
+    files when a PSA result is given) into a temporary folder renamed into place at the end."""
     out_dir = Path(out_dir)
     with atomic_output_dir(out_dir) as tmp:
-        summary = result.summary()
+        summary = full_summary(result, psa, extra)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
         result.outcomes.to_csv(tmp / "outcomes.csv")
         result.icers.to_csv(tmp / "icers.csv", index=False)
@@ -271,4 +284,10 @@ def write_results(result: BaseCaseResult, out_dir: str | Path) -> Path:
         result.trace.to_csv(tmp / "trace.csv", index=False)
         result.per_cycle.to_csv(tmp / "per_cycle.csv", index=False)
         result.nmb().to_csv(tmp / "net_benefit.csv", index=False)
+        if psa is not None:
+            from heecon.sensitivity.psa import psa_writer
+
+            psa_writer(psa)(tmp)
+        for w in writers or []:
+            w(tmp)
     return out_dir

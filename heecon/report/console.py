@@ -71,3 +71,32 @@ def _finite(x: Any) -> bool:
         return math.isfinite(float(x))
     except (TypeError, ValueError):
         return False
+
+
+def print_psa(psa: Any, console: Console | None = None) -> None:
+    con = console or Console(width=120)
+    sc = psa.scenario
+    st = sc.settings
+    cur = st.currency
+    summ = psa.summary()
+    t = Table(title=f"Probabilistic analysis: {summ['n_samples']:,} samples (seed {summ['seed']}), mean [95% interval]")
+    for c in ("Strategy", "Costs", "QALYs", "Inc. costs", "Inc. QALYs"):
+        t.add_column(c, justify="left" if c == "Strategy" else "right")
+    for row in summ["strategies"]:
+        def ci(d: dict, fmt: Any) -> str:
+            return f"{fmt(d['mean'])} [{fmt(d['lower'])}, {fmt(d['upper'])}]"
+        m = lambda x: money(x, cur)  # noqa: E731
+        q = lambda x: f"{x:.3f}"  # noqa: E731
+        t.add_row(row["strategy"], ci(row["costs"], m), ci(row["qalys"], q),
+                  ci(row["inc_costs"], m) if row["strategy"] != st.comparator else "",
+                  ci(row["inc_qalys"], q) if row["strategy"] != st.comparator else "")
+    con.print(t)
+    pt = Table(title="Probability cost-effective and EVPI per person")
+    pt.add_column("WTP per QALY")
+    for s in psa.strategies:
+        pt.add_column(s, justify="right")
+    pt.add_column("EVPI", justify="right")
+    for w, probs in summ["prob_cost_effective"].items():
+        pt.add_row(money(float(w), cur), *[f"{probs[s]:.3f}" for s in psa.strategies],
+                   money(summ["evpi_per_person"][w], cur))
+    con.print(pt)

@@ -56,6 +56,9 @@ class Settings:
     seed: int = 20240601
     psa_samples: int = 0
     individuals: int = 10000
+    population_size: float | None = None  # people facing the decision per year (population EVPI, budget impact)
+    evpi_years: int = 10  # decision horizon for population EVPI
+    wtp_grid: tuple[float, float, float] = (0.0, 50000.0, 500.0)  # start, stop (inclusive), step
 
     @property
     def cycle_years(self) -> float:
@@ -165,6 +168,7 @@ class Scenario:
     sha256: str
     raw: dict[str, Any]
     origins: dict[str, str]
+    joints: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def strategy_names(self) -> list[str]:
