@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping, NamedTuple, Sequence
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import special
 
 __all__ = [
     "DISTRIBUTION_TYPES",
@@ -69,6 +69,7 @@ Z975 = float(special.ndtri(0.975))
 # Uniforms on a 2**52 grid, offset by half a step: never exactly 0 or 1, so
 # ppf(u) is finite for every distribution with unbounded support.
 _GRID = 4503599627370496.0  # 2**52
+_U_MIN, _U_MAX = 0.5 / _GRID, 1.0 - 0.5 / _GRID  # the most extreme uniforms sample() can use
 
 
 class DistributionError(ValueError):
@@ -359,6 +360,19 @@ class Distribution(ABC):
     def _where(self) -> str:
         return self.where or type(self).__name__
 
+    def _check_representable(self) -> None:
+        """Refuse parameters whose mean, SD or extreme draws overflow double precision."""
+        try:
+            with np.errstate(all="ignore"):
+                values = [self.mean(), self.std(), *np.asarray(self._ppf(np.array([_U_MIN, _U_MAX])), dtype=float)]
+        except (ArithmeticError, ValueError):
+            values = [math.nan]
+        _require(
+            all(math.isfinite(v) for v in values),
+            self._where(),
+            f"{self.describe()} has a mean, SD or draws too large to represent in double precision; check its parameters",
+        )
+
     def __str__(self) -> str:
         return self.describe()
 
@@ -373,6 +387,7 @@ class Fixed(Distribution):
 
     def __post_init__(self) -> None:
         _finite(self.value, self._where(), "value")
+        self._check_representable()
 
     def _ppf(self, q: np.ndarray) -> np.ndarray:
         return np.full(q.shape, self.value)
@@ -418,6 +433,7 @@ class Normal(Distribution):
     def __post_init__(self) -> None:
         _finite(self.mu, self._where(), "mean")
         _positive(self.sd, self._where(), "sd")
+        self._check_representable()
 
     def _ppf(self, q: np.ndarray) -> np.ndarray:
         return self.mu + self.sd * special.ndtri(q)
@@ -487,23 +503,30 @@ class TruncNormal(Distribution):
             f"between {_g(self.lower)} and {_g(self.upper)} (the bounds are {_g(min(abs(a), abs(b)))} SDs "
             "from the mean); mean and sd are those of the normal before truncation, check them",
         )
+        self._check_representable()
 
     @functools.cached_property
     def _rv(self) -> Any:
+        from scipy import stats
+
         a, b = (self.lower - self.mu) / self.sd, (self.upper - self.mu) / self.sd
         return stats.truncnorm(a, b, loc=self.mu, scale=self.sd)
 
     def _ppf(self, q: np.ndarray) -> np.ndarray:
-        return np.clip(self._rv.ppf(q), self.lower, self.upper)
+        with np.errstate(all="ignore"):
+            return np.clip(self._rv.ppf(q), self.lower, self.upper)
 
     def _cdf(self, x: np.ndarray) -> np.ndarray:
-        return self._rv.cdf(x)
+        with np.errstate(all="ignore"):
+            return self._rv.cdf(x)
 
     def mean(self) -> float:
-        return float(self._rv.mean())
+        with np.errstate(all="ignore"):
+            return float(self._rv.mean())
 
     def std(self) -> float:
-        return float(self._rv.std())
+        with np.errstate(all="ignore"):
+            return float(self._rv.std())
 
     def salib(self) -> SalibEntry:
         return SalibEntry("truncnorm", (float(self.lower), float(self.upper), float(self.mu), float(self.sd)), True)
@@ -535,6 +558,7 @@ class LogNormal(Distribution):
     def __post_init__(self) -> None:
         _finite(self.meanlog, self._where(), "meanlog")
         _positive(self.sdlog, self._where(), "sdlog")
+        self._check_representable()
 
     def _ppf(self, q: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
@@ -566,6 +590,9 @@ class LogNormal(Distribution):
         return f"LogNormal(meanlog={self.meanlog!r}, sdlog={self.sdlog!r})"
 
 
+_BETA_MAX_CONCENTRATION = 1e15
+
+
 @dataclass(frozen=True, repr=False)
 class Beta(Distribution):
     """Beta(``alpha``, ``beta``) on [0, 1], for probabilities and utilities."""
@@ -578,6 +605,13 @@ class Beta(Distribution):
     def __post_init__(self) -> None:
         _positive(self.alpha, self._where(), "alpha")
         _positive(self.beta, self._where(), "beta")
+        _require(
+            self.alpha + self.beta <= _BETA_MAX_CONCENTRATION,
+            self._where(),
+            f"alpha + beta = {_g(self.alpha + self.beta)} exceeds 1e15: the distribution is a single point for all "
+            "purposes (and its quantiles cannot be computed); use type = \"fixed\"",
+        )
+        self._check_representable()
 
     def _ppf(self, q: np.ndarray) -> np.ndarray:
         return special.betaincinv(self.alpha, self.beta, q)
@@ -614,6 +648,7 @@ class Gamma(Distribution):
     def __post_init__(self) -> None:
         _positive(self.shape, self._where(), "shape")
         _positive(self.scale, self._where(), "scale")
+        self._check_representable()
 
     @property
     def rate(self) -> float:
@@ -661,6 +696,7 @@ class Uniform(Distribution):
             f"lower must be below upper; got lower = {_g(self.lower)}, upper = {_g(self.upper)}",
         )
         _require(math.isfinite(self.upper - self.lower), w, "the range from lower to upper is too wide to represent")
+        self._check_representable()
 
     def _ppf(self, q: np.ndarray) -> np.ndarray:
         return self.lower + q * (self.upper - self.lower)
@@ -708,6 +744,7 @@ class Triangular(Distribution):
             "a triangular distribution needs lower <= mode <= upper with lower < upper; got "
             f"lower = {_g(self.lower)}, mode = {_g(self.mode)}, upper = {_g(self.upper)}",
         )
+        self._check_representable()
 
     @property
     def _c(self) -> float:
@@ -720,7 +757,12 @@ class Triangular(Distribution):
         return np.where(q < c, left, right)
 
     def _cdf(self, x: np.ndarray) -> np.ndarray:
-        return stats.triang.cdf(x, self._c, loc=self.lower, scale=self.upper - self.lower)
+        width, c = self.upper - self.lower, self._c
+        t = np.clip((x - self.lower) / width, 0.0, 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            left = np.where(c > 0, t * t / c, 1.0)
+            right = 1.0 - np.where(c < 1, (1.0 - t) ** 2 / (1.0 - c), 0.0)
+        return np.where(t <= c, np.where(t < c, left, c), right)
 
     def mean(self) -> float:
         return (self.lower + self.mode + self.upper) / 3
@@ -780,6 +822,7 @@ class Empirical(Distribution):
         object.__setattr__(self, "values", vals)
         if not self.digest:
             object.__setattr__(self, "digest", hashlib.blake2b(vals.tobytes(), digest_size=16).hexdigest())
+        self._check_representable()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Empirical):
@@ -850,6 +893,8 @@ class Empirical(Distribution):
 
 def _brentq(f: Callable[[float], float], a: float, b: float) -> float | None:
     """Root of f in [a, b] or None when f does not change sign there."""
+    from scipy import optimize
+
     with np.errstate(all="ignore"):
         fa, fb = f(a), f(b)
         if math.isnan(fa) or math.isnan(fb):
@@ -889,7 +934,7 @@ def _fit_beta_ci(lo: float, hi: float) -> tuple[float, float] | None:
             return math.nan
         return special.logit(special.betaincinv(special.expit(t) * kappa, special.expit(-t) * kappa, 0.975)) - lhi
 
-    log_kappa = _brentq(g, math.log(1e-4), math.log(1e15))
+    log_kappa = _brentq(g, math.log(1e-4), math.log(_BETA_MAX_CONCENTRATION))
     if log_kappa is None:
         return None
     kappa = math.exp(log_kappa)
@@ -1066,7 +1111,7 @@ def _build_beta(r: _Reader, keys: frozenset[str]) -> Distribution:
             fit is not None,
             r.where,
             f"no beta distribution could be fitted to ci95 = [{_g(lo)}, {_g(hi)}]; an interval this narrow or "
-            "this close to 0 or 1 is better given as mean and se, or with a normal or logit-normal distribution",
+            "this close to 0 or 1 is better given as mean and se, or as a normal distribution",
         )
         a, b = fit if fit is not None else (math.nan, math.nan)
         return _derived(r.where, f"ci95 = [{_g(lo)}, {_g(hi)}]", lambda: Beta(a, b, where=r.where))
