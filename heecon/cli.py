@@ -121,6 +121,65 @@ def run(
     typer.echo(f"Results written to {out_dir}/")
 
 
+@app.command()
+def dsa(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Parameter to vary (repeatable; default: every parameter with a range or distribution).")] = None,
+    strategy: Annotated[Optional[str], typer.Option(help="Strategy compared with the comparator (default: the first other).")] = None,
+    wtp: Annotated[Optional[float], typer.Option(help="WTP per QALY for net benefit (default: the first in settings.wtp).")] = None,
+    two_way: Annotated[Optional[list[str]], typer.Option("--two-way", help="Two parameters for a two-way grid: --two-way A --two-way B.")] = None,
+    threshold: Annotated[Optional[list[str]], typer.Option("--threshold", help="Find the value of this parameter at which the ICER equals the WTP (repeatable).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder (default: results/<scenario>_dsa).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    set_: SetOpt = None,
+) -> None:
+    """Deterministic sensitivity analysis: one-way (tornado data), two-way grid, threshold values."""
+    path = _resolve_scenario(scenario)
+    sc = _load(path, set_ or [])
+    from heecon.results import atomic_output_dir
+    from heecon.scenario.errors import ScenarioError
+    from heecon.sensitivity.dsa import DSAError, one_way, threshold as find_threshold, two_way as run_two_way
+
+    try:
+        ow = one_way(sc, param or None, strategy=strategy, wtp=wtp)
+        tw = None
+        if two_way:
+            if len(two_way) != 2:
+                raise DSAError("--two-way takes exactly two parameters: --two-way A --two-way B")
+            tw = run_two_way(sc, two_way[0], two_way[1], strategy=strategy, wtp=wtp)
+        th = [find_threshold(sc, p, strategy=strategy, wtp=wtp) for p in (threshold or [])]
+    except (DSAError, ScenarioError) as exc:
+        raise _fail(f"Cannot run the sensitivity analysis of {path}: {exc}") from None
+    out_dir = out or Path("results") / f"{path.stem}_dsa"
+    with atomic_output_dir(out_dir) as tmp:
+        ow.table.to_csv(tmp / "dsa_one_way.csv", index=False)
+        if tw is not None:
+            tw.to_csv(tmp / "dsa_two_way.csv", index=False)
+        for t in th:
+            t.grid.to_csv(tmp / f"threshold_{t.parameter}.csv", index=False)
+    res = {"strategy": ow.strategy, "comparator": ow.comparator, "wtp": ow.wtp, "perspective": ow.perspective,
+           "base_inc_nmb": float(ow.base["inc_nmb"]), "one_way": json.loads(ow.table.to_json(orient="records")),
+           "thresholds": [{"parameter": t.parameter, "value": t.threshold, "message": t.message} for t in th]}
+    if json_out:
+        typer.echo(json.dumps(res, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(width=120)
+    t = Table(title=f"One-way sensitivity: incremental NMB of {ow.strategy} vs {ow.comparator} at {ow.wtp:,.0f}/QALY "
+                    f"(base {ow.base['inc_nmb']:,.0f})")
+    for c in ("Parameter", "Low", "High", "iNMB at low", "iNMB at high", "Swing", "Range from"):
+        t.add_column(c, justify="left" if c in ("Parameter", "Range from") else "right")
+    for r in ow.table.itertuples():
+        t.add_row(r.parameter, f"{r.low:.4g}", f"{r.high:.4g}", f"{r.inc_nmb_low:,.0f}", f"{r.inc_nmb_high:,.0f}",
+                  f"{r.swing:,.0f}", getattr(r, "_5"))
+    con.print(t)
+    for th_ in th:
+        con.print(th_.message)
+    con.print(f"Results written to {out_dir}/")
+
+
 def _register_optional() -> None:
     try:
         from heecon._cli_cea import cea
