@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -59,17 +60,19 @@ def _clip(x: Any, lo: Any, hi: Any) -> Any:
     return np.minimum(np.maximum(x, lo), hi)
 
 
+# np.divide, not '/': arguments may be plain Python floats, and 1.0 / 0.0 raises ZeroDivisionError
+# where NumPy gives inf or nan (which the model checks then report).
 def _prob_to_odds(p: Any) -> Any:
-    return p / (1.0 - p)
+    return np.divide(p, np.subtract(1.0, p))
 
 
 def _odds_to_prob(o: Any) -> Any:
-    return o / (1.0 + o)
+    return np.divide(o, np.add(1.0, o))
 
 
 def _apply_or(p: Any, odds_ratio: Any) -> Any:
-    o = odds_ratio * p / (1.0 - p)
-    return o / (1.0 + o)
+    o = np.divide(np.multiply(odds_ratio, p), np.subtract(1.0, p))
+    return np.divide(o, np.add(1.0, o))
 
 
 # name -> (callable, min args, max args, one-line help)
@@ -116,13 +119,13 @@ def make_functions(
     """
 
     def rate_to_prob(rate: Any, years: Any = cycle_years) -> Any:
-        return -np.expm1(-rate * years)
+        return -np.expm1(np.multiply(np.negative(rate), years))
 
     def prob_to_rate(p: Any, years: Any = cycle_years) -> Any:
-        return -np.log1p(-p) / years
+        return np.divide(-np.log1p(np.negative(p)), years)
 
     def rescale_prob(p: Any, from_years: Any = 1.0, to_years: Any = cycle_years) -> Any:
-        return -np.expm1(np.log1p(-p) * (to_years / from_years))
+        return -np.expm1(np.multiply(np.log1p(np.negative(p)), np.divide(to_years, from_years)))
 
     funcs = dict(BUILTIN_FUNCTIONS)
     for name, fn in (("rate_to_prob", rate_to_prob), ("prob_to_rate", prob_to_rate), ("rescale_prob", rescale_prob)):
@@ -156,6 +159,29 @@ _CMPOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.GtE: np.greater_equal,
     ast.Eq: np.equal,
     ast.NotEq: np.not_equal,
+}
+
+# Friendly names for refused syntax, used in error messages.
+_NODE_NAMES = {
+    "Attribute": "attribute access (a.b)",
+    "Subscript": "subscripts (a[i])",
+    "Lambda": "lambda",
+    "ListComp": "a list comprehension",
+    "SetComp": "a set comprehension",
+    "DictComp": "a dict comprehension",
+    "GeneratorExp": "a generator expression",
+    "JoinedStr": "an f-string",
+    "FormattedValue": "an f-string",
+    "NamedExpr": "the walrus operator (:=)",
+    "List": "a list",
+    "Tuple": "a tuple",
+    "Set": "a set",
+    "Dict": "a dict",
+    "Starred": "*args",
+    "Slice": "a slice",
+    "Await": "await",
+    "Yield": "yield",
+    "YieldFrom": "yield",
 }
 
 Evaluator = Callable[[Mapping[str, Any], Mapping[str, tuple]], Any]
@@ -222,7 +248,8 @@ def parse(source: str | float | int, functions: frozenset[str] | set[str] | None
             value = float(source)
         except OverflowError:  # an integer beyond float range (TOML integers are unbounded in tomllib)
             value = math.inf if source > 0 else -math.inf
-        return Expr(text=repr(source), names=frozenset(), calls=frozenset(), constant=value)
+        text = repr(source) if math.isfinite(value) else repr(value)  # repr of a huge int can raise ValueError
+        return Expr(text=text, names=frozenset(), calls=frozenset(), constant=value)
     if not isinstance(source, str):
         raise ExprError(f"expected a number or an expression string, got {type(source).__name__}")
     text = source.strip()
@@ -231,7 +258,9 @@ def parse(source: str | float | int, functions: frozenset[str] | set[str] | None
     if len(text) > MAX_LENGTH:
         raise ExprError(f"expression is {len(text)} characters long; at most {MAX_LENGTH} are allowed")
     try:
-        tree = ast.parse(text, mode="eval")
+        with warnings.catch_warnings():  # e.g. SyntaxWarning for '1if x else 2': Python's noise, not the user's
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise ExprError(f"cannot parse expression {text!r}: {exc.msg}") from None
     except (ValueError, MemoryError, RecursionError) as exc:  # e.g. null bytes, absurd nesting
@@ -363,7 +392,8 @@ class _Compiler:
                 return fn(*(a(env, fns) for a in args))
 
             return call
-        raise self.fail(f"'{ast.dump(node)[:40]}' ({type(node).__name__})")
+        what = _NODE_NAMES.get(type(node).__name__, type(node).__name__)
+        raise self.fail(what)
 
 
 def check_arity(expr: Expr, functions: Mapping[str, tuple]) -> list[str]:

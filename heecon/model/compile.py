@@ -347,7 +347,7 @@ def compile_model(scenario: Scenario, draws: Mapping[str, np.ndarray] | None = N
                         bad = ~np.isfinite(u) | (u > 1.0 + 1e-12)
                         if np.any(bad):
                             _report(problems, scenario, ukey, strat, firsts, bad,
-                                    lambda i, j: f"utility is {u[i, j]:.6g}; utilities must be finite and at most 1")
+                                    lambda i, j: f"utility is {u[i, j]:.10g}; utilities must be finite and at most 1")
                     V[:, :, r, iq] = u * dt
                     V[:, :, r, il] = dt
         for c in strat.extra_costs:
@@ -465,7 +465,7 @@ def _check_probability(v: np.ndarray, key: str, scenario: Scenario, strat: Strat
     bad = ~np.isfinite(v) | (v < -PROB_TOL) | (v > 1 + PROB_TOL)
     if np.any(bad):
         _report(problems, scenario, key, strat, firsts, bad,
-                lambda i, j: f"probability is {v[i, j]:.6g}; probabilities must be in [0, 1]")
+                lambda i, j: f"probability is {v[i, j]:.10g}; probabilities must be in [0, 1]")
 
 
 def _check_nonneg(v: np.ndarray, key: str, scenario: Scenario, strat: Strategy, firsts: np.ndarray,

@@ -57,6 +57,7 @@ TOP_KEYS = {
     "start": "starting distribution and one-off costs at model start",
     "strategies": "the strategies compared",
     "perspectives": "named sets of cost sectors",
+    "joints": "joint PSA distributions over groups of parameters (dirichlet, mvnormal, copula)",
     "population": "microsimulation population",
     "events": "microsimulation events",
     "engagement": "microsimulation treatment engagement",
@@ -96,7 +97,7 @@ def _read_toml(path: Path, col: Collector) -> dict[str, Any] | None:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         col.add("", "the file is not UTF-8 text")
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, and tomllib's ValueError for an integer of over 4300 digits
         col.add("", f"not valid TOML: {exc}")
     return None
 
@@ -132,11 +133,12 @@ def _load_chain(path: Path, seen: tuple[Path, ...], problems: list[Problem]) -> 
         if not isinstance(parent, str) or not parent:
             col.add("extends", f"must be a path to another scenario file (a string), got {parent!r}")
         else:
-            ppath = (path.parent / parent).resolve()
+            found = _existing_file(path.parent, parent)
+            ppath = found or path.parent / parent
             if ppath in seen or ppath == path.resolve():
                 chain = " -> ".join(str(p) for p in (*seen, path.resolve(), ppath))
                 col.add("extends", f"scenario files extend each other in a cycle: {chain}")
-            elif not ppath.is_file():
+            elif found is None:
                 col.add("extends", f"the file {parent!r} does not exist (looked for {ppath})")
             else:
                 merged, origins, pfiles = _load_chain(ppath, (*seen, path.resolve()), problems)
@@ -151,7 +153,7 @@ def parse_set_value(text: str) -> Any:
     """A ``--set`` value: TOML syntax where it parses (numbers, booleans, lists), else a plain string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except ValueError:  # TOMLDecodeError (or an integer of over 4300 digits): not a TOML value
         return text
 
 
@@ -309,6 +311,23 @@ def _to_float(v: int | float) -> float:
         return math.inf if v > 0 else -math.inf
 
 
+def _existing_file(base: Path, name: str) -> Path | None:
+    """``base / name`` resolved, or None where it is not an existing file (or not a usable path at all)."""
+    try:
+        p = (base / name).resolve()
+        return p if p.is_file() else None
+    except (OSError, ValueError):  # e.g. a name too long for the OS, or with a NUL character
+        return None
+
+
+def _is_number_text(x: Any) -> bool:
+    try:
+        float(x)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
 def _typename(v: Any) -> str:
     return {bool: "a boolean", int: "a whole number", float: "a number", str: "the string", list: "a list",
             dict: "a table"}.get(type(v), type(v).__name__)
@@ -430,8 +449,9 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
                          "function names, 'C')")
             continue
         p = _read_parameter(name, spec, key, rd)
-        if p is not None:
-            params[name] = p
+        # A parameter that failed is already reported; a placeholder keeps its uses from being reported as
+        # unknown names too (the scenario is refused anyway).
+        params[name] = p if p is not None else Parameter(name=name, expr=parse(0.0), key=key)
 
     # tables
     tables: dict[str, Table] = {}
@@ -503,17 +523,21 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
     if settings.perspective not in perspectives:
         col.unknown("settings.perspective", settings.perspective, perspectives, "perspective")
 
+    joints = _read_joints(raw.get("joints", {}), rd, params)
+
     # names used in expressions must exist
     _check_names(col, params, tables, states, transitions, trewards, start_states, start_costs, start_qalys,
                  strategies, settings)
 
     col.raise_if_any()
-    extra = b"".join(Path(t_file).read_bytes() for t_file in _table_files(raw, path) if Path(t_file).is_file())
+    table_files = [_existing_file(Path("."), f) for f in _table_files(raw, path)]
+    extra = b"".join(t.read_bytes() for t in table_files if t is not None)
     return Scenario(
         path=path, files=tuple(files), title=title, description=description, settings=settings,
         parameters=params, tables=tables, states=states, transitions=transitions, transition_rewards=trewards,
         start_states=start_states, start_costs=start_costs, start_qalys=start_qalys, strategies=strategies,
         sectors=tuple(sectors), perspectives=perspectives, sha256=_sha256(raw, extra), raw=raw, origins=origins,
+        joints=joints,
     )
 
 
@@ -523,6 +547,44 @@ def _table_files(raw: Mapping[str, Any], path: Path) -> list[str]:
     for spec in (tables.values() if isinstance(tables, dict) else ()):
         if isinstance(spec, dict) and isinstance(spec.get("file"), str):
             out.append(str(path.parent / spec["file"]))
+    return out
+
+
+def _read_joints(raw: Any, rd: _Reader, params: Mapping[str, Parameter]) -> dict[str, dict[str, Any]]:
+    tab = rd.table(raw, "joints", "a table of [joints.NAME] sections") or {}
+    out: dict[str, dict[str, Any]] = {}
+    if not tab:
+        return out
+    try:
+        from heecon.params import DistributionError, parse_distribution, parse_joint, validate_joints
+    except ImportError:  # pragma: no cover
+        return out
+    parsed = []
+    for name, spec in tab.items():
+        key = f"joints.{name}"
+        try:
+            j = parse_joint(spec, where=key)
+        except (DistributionError, ValueError, TypeError) as exc:
+            rd.col.add(key, _strip_where(str(exc), key))
+            continue
+        missing = [m for m in j.members if m not in params]
+        for m in missing:
+            rd.col.unknown(f"{key}.members", m, params, "parameter")
+        if not missing:
+            parsed.append(j)
+            out[name] = spec
+    if parsed and not rd.col.problems:
+        marg = {}
+        for n, p in params.items():
+            if p.distribution is not None:
+                try:
+                    marg[n] = parse_distribution(p.distribution, where=f"{p.key}.distribution")
+                except (DistributionError, ValueError, TypeError):
+                    pass
+        try:
+            validate_joints(marg, parsed)
+        except (DistributionError, ValueError) as exc:
+            rd.col.add("joints", str(exc))
     return out
 
 
@@ -544,7 +606,11 @@ def _read_settings(s: dict[str, Any], rd: _Reader) -> tuple[Settings, tuple[str,
         v = rd.number(s["horizon_years"], "settings.horizon_years", lo=0, lo_open=True, hi=1000)
         if v is not None:
             n = v / st.cycle_years
-            if abs(n - round(n)) > 1e-9:
+            if not n <= 100000:  # the limit of horizon_cycles (a tiny cycle length would make billions of cycles)
+                col.add("settings.horizon_years", f"{v:g} years of {st.cycle_length_months:g}-month cycles is {n:.4g} "
+                                                  "cycles; at most 100000 are allowed")
+                n = 1
+            elif abs(n - round(n)) > 1e-9:
                 col.add("settings.horizon_years", f"{v:g} years is not a whole number of {st.cycle_length_months:g}-month "
                                                   f"cycles ({n:.4g}); use horizon_cycles or adjust the horizon")
             st.n_cycles = max(1, int(round(n)))
@@ -587,6 +653,19 @@ def _read_settings(s: dict[str, Any], rd: _Reader) -> tuple[Settings, tuple[str,
     if "psa_samples" in s:
         v = rd.number(s["psa_samples"], "settings.psa_samples", lo=0, hi=10_000_000, integer=True)
         st.psa_samples = int(v) if v is not None else 0
+    if "population_size" in s:
+        st.population_size = rd.number(s["population_size"], "settings.population_size", lo=0)
+    if "evpi_years" in s:
+        v = rd.number(s["evpi_years"], "settings.evpi_years", lo=1, hi=200, integer=True)
+        st.evpi_years = int(v) if v is not None else st.evpi_years
+    if "wtp_grid" in s:
+        g = s["wtp_grid"]
+        if (not isinstance(g, list) or len(g) != 3 or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in g)
+                or g[0] < 0 or g[1] <= g[0] or g[2] <= 0 or (g[1] - g[0]) / g[2] > 100000):
+            col.add("settings.wtp_grid", f"must be [start, stop, step] with 0 <= start < stop and step > 0 "
+                                         f"(at most 100,000 points), e.g. [0, 50000, 500]; got {g!r}")
+        else:
+            st.wtp_grid = (float(g[0]), float(g[1]), float(g[2]))
     if "individuals" in s:
         v = rd.number(s["individuals"], "settings.individuals", lo=1, hi=1e9, integer=True)
         st.individuals = int(v) if v is not None else st.individuals
@@ -682,19 +761,22 @@ def _check_distribution(d: dict[str, Any], key: str, rd: _Reader) -> None:
         from heecon.params.distributions import parse_distribution
     except ImportError:  # the PSA layer is optional for validation of structure
         return
+    base = Path(rd.col.file).parent
+    origin = getattr(rd.col, "origins", {}).get(key)
+    if origin and origin != "--set":
+        base = Path(origin).parent
     try:
-        parse_distribution(d, where=key, base_dir=None)
-    except TypeError:
-        try:
-            parse_distribution(d, where=key)
-        except ValueError as exc:
-            rd.col.add(key, _strip_where(str(exc), key))
+        parse_distribution(d, where=key, base_dir=base)
     except ValueError as exc:
-        rd.col.add(key, _strip_where(str(exc), key))
-
-
-def _strip_where(msg: str, key: str) -> str:
-    return msg[len(key) + 2:] if msg.startswith(key + ": ") else msg
+        msg = str(exc)
+        # "parameters.x.distribution.mean: must be ..." -> key "parameters.x.distribution.mean", not the key twice
+        sub, sep, rest = msg.partition(": ")
+        if sep and (sub == key or sub.startswith(key + ".")) and " " not in sub:
+            rd.col.add(sub, rest)
+        else:
+            rd.col.add(key, msg)
+    except Exception as exc:  # a malformed table must be reported, never crash validation
+        rd.col.add(key, f"is not a valid distribution ({type(exc).__name__}: {exc})")
 
 
 def _read_table(name: str, spec: Any, key: str, rd: _Reader, path: Path, origins: Mapping[str, str]) -> Table | None:
@@ -715,12 +797,12 @@ def _read_table(name: str, spec: Any, key: str, rd: _Reader, path: Path, origins
         if f is None:
             return None
         base = Path(origins.get(f"{key}.file", str(path))).parent if origins.get(f"{key}.file", "--set") != "--set" else path.parent
-        fpath = (base / f).resolve()
-        if not fpath.is_file():
-            col.add(f"{key}.file", f"the file {f!r} does not exist (looked for {fpath})")
+        fpath = _existing_file(base, f)
+        if fpath is None:
+            col.add(f"{key}.file", f"the file {f!r} does not exist (looked for {base / f})")
             return None
         try:
-            with fpath.open(newline="") as fh:
+            with fpath.open(newline="", encoding="utf-8") as fh:
                 reader = csv.DictReader(fh)
                 cols = reader.fieldnames or []
                 if kcol not in cols or vcol not in cols:
@@ -729,10 +811,19 @@ def _read_table(name: str, spec: Any, key: str, rd: _Reader, path: Path, origins
                             f"column {missing!r} is not in {f}.{did_you_mean(missing, cols)} Columns: {valid_list(cols)}.")
                     return None
                 rows = [(r[kcol], r[vcol]) for r in reader]
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            col.add(f"{key}.file", f"cannot read {f} as a UTF-8 CSV file ({exc})")
+            return None
+        if not rows:
+            col.add(f"{key}.file", f"{f} has a header but no rows of data")
+            return None
+        try:
             keys = np.array([float(a) for a, _ in rows])
             values = np.array([float(b) for _, b in rows])
-        except ValueError as exc:
-            col.add(f"{key}.file", f"{f} has a cell that is not a number ({exc})")
+        except (ValueError, TypeError):  # TypeError: a short row leaves a cell as None
+            bad = next(i for i, (a, b) in enumerate(rows) if not (_is_number_text(a) and _is_number_text(b)))
+            col.add(f"{key}.file", f"{f} row {bad + 2} has a {kcol!r} or {vcol!r} cell that is empty or not a number "
+                                   f"({rows[bad][0]!r}, {rows[bad][1]!r}); both columns must hold numbers")
             return None
     elif "keys" in spec or "values" in spec:
         ks, vs = spec.get("keys"), spec.get("values")
@@ -747,6 +838,9 @@ def _read_table(name: str, spec: Any, key: str, rd: _Reader, path: Path, origins
         keys, values = np.asarray(ks, dtype=float), np.asarray(vs, dtype=float)
     else:
         col.add(key, "needs either 'file' (with 'key' and 'value' columns) or inline 'keys' and 'values'")
+        return None
+    if not (np.all(np.isfinite(keys)) and np.all(np.isfinite(values))):
+        col.add(key, "the keys and values must be finite numbers (no nan or inf)")
         return None
     if np.any(np.diff(keys) <= 0):
         col.add(key, "the keys must increase strictly (e.g. ages 0, 1, 2, ...)")
@@ -844,6 +938,8 @@ def _read_transitions(raw: Any, rd: _Reader, states: Mapping[str, State]) -> dic
                 if e.constant is not None and not (0.0 <= e.constant <= 1.0):
                     col.add(k2, f"is a probability and must be in [0, 1], got {e.constant:g}")
                 cells[to] = e
+            else:  # already reported; keep the cell so that strategy modifiers naming it are not reported too
+                cells[to] = parse(0.0)
         out[frm] = cells
     for name, st in states.items():
         if not st.absorbing and not st.tunnel and name not in out and f"transitions.{name}" not in {p.key for p in col.problems}:
@@ -1055,7 +1151,15 @@ def _check_names(col: Collector, params: Mapping[str, Parameter], tables: Mappin
         for sname, e in st.utilities.items():
             check(e, f"{st.key}.utilities.{sname}", tun if sname in states and states[sname].tunnel else frozenset())
     # cycles in parameter definitions
-    graph = {n: sorted(p.expr.names & set(params)) for n, p in params.items()}
+    # (a table's multiplier is evaluated where the table is called, so it counts as used by the caller)
+    def uses(e: Expr) -> set[str]:
+        out = set(e.names)
+        for t in e.calls & set(tables):
+            if tables[t].multiplier is not None:
+                out |= tables[t].multiplier.names
+        return out & set(params)
+
+    graph = {n: sorted(uses(p.expr)) for n, p in params.items()}
     cyc = find_cycle(graph)
     if cyc:
         col.add(params[cyc[0]].key, "parameters are defined in terms of each other in a cycle: "
