@@ -288,3 +288,42 @@ def test_four_strategies_with_windows_share_base_matrices(tmp_path):
     s2 = surv(np.full(20, 0.95))
     assert r.outcomes.loc["s2", "costs"] == pytest.approx(100 * (s2[2] * d[2] + s2[3] * d[3]), rel=1e-12)
     assert r.outcomes.loc["s3", "qalys"] == pytest.approx((surv(np.full(20, 0.95)) * d).sum(), rel=1e-12)
+
+
+def test_costs_are_brought_to_one_price_year_with_the_price_index(tmp_path):
+    text = """
+        [settings]
+        cycle_length_months = 12
+        horizon_cycles = 1
+        counting = "end"
+        discount_costs = 0
+        price_year = 2023
+        sectors = ["nhs"]
+        [price_index]
+        name = "NHS Cost Inflation Index"
+        source = "test index"
+        years = [2015, 2016, 2023]
+        values = [100, 102.09, 126.24]
+        [parameters]
+        c_old = { value = 100, price_year = 2015, source = "a 2015/16 unit cost" }
+        c_new = { value = 50, price_year = 2023, source = "a 2023/24 unit cost" }
+        [states.A]
+        utility = 1
+        costs = { nhs = "c_old + c_new" }
+        [states.D]
+        dead = true
+        [transitions]
+        A = { A = "C", D = 0 }
+        [strategies.s]
+        label = "s"
+        """
+    r = run_base_case(load_scenario(write(tmp_path, text)))
+    assert r.outcomes.loc["s", "costs"] == pytest.approx(126.24 + 50)
+    from heecon.scenario.errors import ScenarioError
+
+    bad = text.replace("price_year = 2015", "price_year = 2011")
+    with pytest.raises(ScenarioError, match="2011 is not covered by \\[price_index\\]"):
+        load_scenario(write(tmp_path, bad, "bad.toml"))
+    no_index = text.split("[price_index]")[0] + "[parameters]" + text.split("[parameters]")[1]
+    with pytest.raises(ScenarioError, match="give a \\[price_index\\]"):
+        load_scenario(write(tmp_path, no_index, "noindex.toml"))

@@ -127,13 +127,16 @@ class _Env:
         overrides = strategy.parameters
         graph = _param_graph(scenario, overrides)
         for name in topological_order(graph):
+            # costs with their own price year are brought to settings.price_year with the scenario's price index
+            factor = scenario.price_factor(name)
             if name in draws and name not in overrides:
-                self.env[name] = np.asarray(draws[name], dtype=float)
+                self.env[name] = np.asarray(draws[name], dtype=float) * factor
                 continue
             p = scenario.parameters[name]
             e = overrides.get(name, p.expr)
             key = f"{strategy.key}.parameters.{name}" if name in overrides else p.key
-            self.env[name] = self.eval(e, key)
+            v = self.eval(e, key)
+            self.env[name] = v * factor if factor != 1.0 and name not in overrides else v
 
     def _table_fn(self, name: str) -> Callable[[Any], Any]:
         t = self.scenario.tables[name]

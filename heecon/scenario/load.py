@@ -32,6 +32,7 @@ from heecon.scenario.types import (
     ExtraCost,
     Modifier,
     Parameter,
+    PriceIndex,
     Scenario,
     Settings,
     State,
@@ -57,6 +58,7 @@ TOP_KEYS = {
     "start": "starting distribution and one-off costs at model start",
     "strategies": "the strategies compared",
     "perspectives": "named sets of cost sectors",
+    "price_index": "a published price index to bring costs to settings.price_year",
     "joints": "joint PSA distributions over groups of parameters (dirichlet, mvnormal, copula)",
     "population": "microsimulation population",
     "events": "microsimulation events",
@@ -524,6 +526,7 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
         col.unknown("settings.perspective", settings.perspective, perspectives, "perspective")
 
     joints = _read_joints(raw.get("joints", {}), rd, params)
+    price_index = _read_price_index(raw.get("price_index"), rd, params, settings)
 
     # names used in expressions must exist
     _check_names(col, params, tables, states, transitions, trewards, start_states, start_costs, start_qalys,
@@ -537,7 +540,7 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
         parameters=params, tables=tables, states=states, transitions=transitions, transition_rewards=trewards,
         start_states=start_states, start_costs=start_costs, start_qalys=start_qalys, strategies=strategies,
         sectors=tuple(sectors), perspectives=perspectives, sha256=_sha256(raw, extra), raw=raw, origins=origins,
-        joints=joints,
+        joints=joints, price_index=price_index,
     )
 
 
@@ -548,6 +551,40 @@ def _table_files(raw: Mapping[str, Any], path: Path) -> list[str]:
         if isinstance(spec, dict) and isinstance(spec.get("file"), str):
             out.append(str(path.parent / spec["file"]))
     return out
+
+
+def _read_price_index(raw: Any, rd: _Reader, params: Mapping[str, Parameter], settings: Settings) -> PriceIndex | None:
+    col = rd.col
+    dated = [p for p in params.values() if p.price_year is not None]
+    if raw is None:
+        if settings.price_year is not None:
+            for p in dated:
+                if p.price_year != settings.price_year:
+                    col.add(f"{p.key}.price_year", f"is {p.price_year} but settings.price_year is {settings.price_year}: "
+                                                   "give a [price_index] (years, values, source) to bring costs to one price year")
+        return None
+    tab = rd.table(raw, "price_index", "a table with name, source, years and values")
+    if tab is None:
+        return None
+    rd.check_keys(tab, {"name", "source", "years", "values"}, "price_index", "[price_index]")
+    years, values = tab.get("years"), tab.get("values")
+    ok = (isinstance(years, list) and isinstance(values, list) and years and len(years) == len(values)
+          and all(isinstance(y, int) and not isinstance(y, bool) for y in years)
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in values))
+    if not ok:
+        col.add("price_index", "needs years = [whole years] and values = [positive index values] of the same length")
+        return None
+    if not isinstance(tab.get("source"), str) or not tab.get("source"):
+        col.add("price_index.source", "every price index needs its source (publisher, table, year)")
+    if settings.price_year is None:
+        col.add("settings.price_year", "is needed with a [price_index]: the year every cost is brought to")
+    have = set(years)
+    for p in dated:
+        if p.price_year not in have:
+            col.add(f"{p.key}.price_year", f"{p.price_year} is not covered by [price_index] (years {min(years)}-{max(years)})")
+    if settings.price_year is not None and settings.price_year not in have:
+        col.add("settings.price_year", f"{settings.price_year} is not covered by [price_index] (years {min(years)}-{max(years)})")
+    return PriceIndex(str(tab.get("name", "price index")), str(tab.get("source", "")), tuple(years), tuple(float(v) for v in values))
 
 
 def _read_joints(raw: Any, rd: _Reader, params: Mapping[str, Parameter]) -> dict[str, dict[str, Any]]:

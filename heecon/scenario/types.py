@@ -69,6 +69,20 @@ class Settings:
         return self.n_cycles * self.cycle_years
 
 
+@dataclass(frozen=True)
+class PriceIndex:
+    """A published price index by (financial) year, used to bring costs to ``settings.price_year``."""
+
+    name: str
+    source: str
+    years: tuple[int, ...]
+    values: tuple[float, ...]
+
+    def factor(self, from_year: int, to_year: int) -> float:
+        idx = dict(zip(self.years, self.values))
+        return idx[to_year] / idx[from_year]
+
+
 @dataclass
 class Parameter:
     name: str
@@ -169,6 +183,14 @@ class Scenario:
     raw: dict[str, Any]
     origins: dict[str, str]
     joints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    price_index: PriceIndex | None = None
+
+    def price_factor(self, name: str) -> float:
+        """Multiplier bringing parameter ``name`` from its own price year to ``settings.price_year`` (1 if none)."""
+        p = self.parameters[name]
+        if self.price_index is None or p.price_year is None or self.settings.price_year is None:
+            return 1.0
+        return self.price_index.factor(p.price_year, self.settings.price_year)
 
     @property
     def strategy_names(self) -> list[str]:
