@@ -99,12 +99,24 @@ class BaseCaseResult:
         for name, r in self.outcomes.iterrows():
             by = {s: float(r[s]) for s in sc.sectors}
             by_u = {s: float(r[f"{s}_undiscounted"]) for s in sc.sectors}
-            strategies.append({
+            entry = {
                 "name": name, "label": sc.strategies[name].label,
                 "costs": float(r["costs"]), "costs_by_sector": by, "qalys": float(r["qalys"]), "lys": float(r["lys"]),
                 "undiscounted": {"costs": float(r["costs_undiscounted"]), "costs_by_sector": by_u,
                                  "qalys": float(r["qalys_undiscounted"]), "lys": float(r["lys_undiscounted"])},
-            })
+            }
+            if "se_qalys" in r.index:  # microsimulation: Monte Carlo standard errors beside each mean
+                secs = sc.perspectives[sc.settings.perspective]
+                entry["se"] = {
+                    "costs": float(r[f"se_{secs[0]}"]) if len(secs) == 1 else None,
+                    "costs_upper_bound": float(r[f"se_costs[{sc.settings.perspective}]_upper"]),
+                    "costs_by_sector": {s: float(r[f"se_{s}"]) for s in sc.sectors},
+                    "qalys": float(r["se_qalys"]), "lys": float(r["se_lys"]),
+                    "inc_qalys": float(r["se_inc_qalys"]),
+                    "inc_costs_by_sector": {s: float(r[f"se_inc_{s}"]) for s in sc.sectors},
+                }
+                entry["events_per_person"] = {c.split(":", 1)[1]: float(r[c]) for c in r.index if c.startswith("events:")}
+            strategies.append(entry)
         out: dict[str, Any] = {
             "heecon_version": __version__,
             "scenario": {"path": str(sc.path), "title": sc.title, "files": list(sc.files)},
@@ -181,7 +193,11 @@ def incremental_tables(scenario: Scenario, outcomes: pd.DataFrame) -> dict[str, 
 
 
 def run_base_case(scenario: Scenario) -> BaseCaseResult:
-    """Compile and run the deterministic base case of a cohort scenario."""
+    """Compile and run the deterministic base case (cohort), or the base-case simulation (microsim)."""
+    if scenario.settings.engine == "microsim":
+        from heecon.microsim.run import run_microsim_base
+
+        return run_microsim_base(scenario)
     from heecon.markov.cohort import run_cohort
 
     model = compile_model(scenario)

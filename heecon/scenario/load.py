@@ -61,6 +61,8 @@ TOP_KEYS = {
     "price_index": "a published price index to bring costs to settings.price_year",
     "joints": "joint PSA distributions over groups of parameters (dirichlet, mvnormal, copula)",
     "population": "microsimulation population",
+    "covariates": "microsimulation covariates on transitions and events",
+    "time_in_state": "microsimulation rate multipliers by time in state",
     "events": "microsimulation events",
     "engagement": "microsimulation treatment engagement",
     "calibration": "calibration targets",
@@ -79,7 +81,7 @@ STATE_KEYS = {"label", "utility", "costs", "absorbing", "dead", "tunnel", "tunne
 TABLE_KEYS = {"file", "key", "value", "keys", "values", "kind", "interpolation", "multiplier", "source", "by"}
 TR_KEYS = {"from", "to", "costs", "qalys", "strategies", "label", "source"}
 START_KEYS = {"states", "costs", "qalys"}
-STRATEGY_KEYS = {"label", "description", "parameters", "modifiers", "costs", "utilities"}
+STRATEGY_KEYS = {"label", "description", "parameters", "modifiers", "costs", "utilities", "event_modifiers", "engagement"}
 MODIFIER_KEYS = {"transitions", "transition", "rr", "hr", "value", "cycles", "label"}
 EXTRA_COST_KEYS = {"states", "costs", "cycles", "label"}
 
@@ -525,6 +527,18 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
     if settings.perspective not in perspectives:
         col.unknown("settings.perspective", settings.perspective, perspectives, "perspective")
 
+    micro = None
+    micro_keys = [k for k in ("population", "events", "covariates", "time_in_state") if k in raw]
+    micro_keys += [f"strategies.{n}.{k}" for n, sp in (raw.get("strategies") or {}).items() if isinstance(sp, dict)
+                   for k in ("event_modifiers", "engagement") if k in sp] if isinstance(raw.get("strategies"), dict) else []
+    if settings.engine == "microsim":
+        from heecon.scenario.microsim_spec import read_microsim
+
+        micro = read_microsim(raw, rd, states, params, tuple(sectors), settings, transitions, path, _parse_transition_ref)
+        _check_micro_names(col, micro, params, settings)
+    elif micro_keys:
+        col.add(micro_keys[0], "is a microsimulation section: set settings.engine = \"microsim\" to use it")
+
     joints = _read_joints(raw.get("joints", {}), rd, params)
     price_index = _read_price_index(raw.get("price_index"), rd, params, settings)
 
@@ -540,7 +554,7 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
         parameters=params, tables=tables, states=states, transitions=transitions, transition_rewards=trewards,
         start_states=start_states, start_costs=start_costs, start_qalys=start_qalys, strategies=strategies,
         sectors=tuple(sectors), perspectives=perspectives, sha256=_sha256(raw, extra), raw=raw, origins=origins,
-        joints=joints, price_index=price_index,
+        joints=joints, price_index=price_index, microsim=micro,
     )
 
 
@@ -1201,6 +1215,32 @@ def _check_names(col: Collector, params: Mapping[str, Parameter], tables: Mappin
     if cyc:
         col.add(params[cyc[0]].key, "parameters are defined in terms of each other in a cycle: "
                                     + " -> ".join(cyc + [cyc[0]]))
+
+
+def _check_micro_names(col: Collector, micro: Any, params: Mapping[str, Parameter], settings: Settings) -> None:
+    known = set(params) | set(TIME_NAMES)
+    pairs: list[tuple[Expr | None, str]] = []
+    for ev in micro.events.values():
+        pairs += [(e, f"{ev.key}.rate.{s}") for s, e in ev.rate.items()]
+        pairs += [(e, f"{ev.key}.costs.{s}") for s, e in ev.costs.items()]
+        pairs += [(ev.qalys, f"{ev.key}.qalys"), (ev.move_probability, f"{ev.key}.move_probability")]
+    pairs += [(c.coefficient, f"{c.key}.coefficient") for c in micro.covariates]
+    for mods in micro.event_modifiers.values():
+        pairs += [(m.rr, f"{m.key}.rr") for m in mods]
+    for en in micro.engagement.values():
+        pairs += [(en.sessions, f"{en.key}.sessions"), (en.attendance_alpha, f"{en.key}.attendance.alpha"),
+                  (en.attendance_beta, f"{en.key}.attendance.beta"), (en.dropout, f"{en.key}.dropout")]
+        pairs += [(e, f"{en.key}.cost_per_session.{s}") for s, e in en.cost_per_session.items()]
+        pairs += [(e, f"{en.key}.cost_per_place.{s}") for s, e in en.cost_per_place.items()]
+    timeless = ("coefficient", "move_probability", ".rr", "attendance", "dropout", "cost_per", "qalys", ".costs.")
+    for e, key in pairs:
+        if e is None:
+            continue
+        for n in sorted(e.names - known):
+            col.add(key, f"unknown name '{n}' in expression {e.text!r}.{did_you_mean(n, known)} "
+                         "Names are parameters (see [parameters]) or cycle, time, age.")
+        if any(t in key for t in timeless) and e.names & TIME_NAMES and ".rate." not in key:
+            col.add(key, f"cannot depend on model time ({', '.join(sorted(e.names & TIME_NAMES))}) in this engine")
 
 
 def find_cycle(graph: Mapping[str, list[str]]) -> list[str] | None:

@@ -184,6 +184,7 @@ class Scenario:
     origins: dict[str, str]
     joints: dict[str, dict[str, Any]] = field(default_factory=dict)
     price_index: PriceIndex | None = None
+    microsim: Any = None  # heecon.scenario.microsim_spec.MicrosimSpec for settings.engine = "microsim"
 
     def price_factor(self, name: str) -> float:
         """Multiplier bringing parameter ``name`` from its own price year to ``settings.price_year`` (1 if none)."""

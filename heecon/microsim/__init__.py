@@ -1,0 +1,1 @@
+"""Individual-level microsimulation: compile a scenario for the kernel, run it, summarise."""

@@ -1,0 +1,302 @@
+"""Compile a microsimulation scenario into the kernel's arrays (see docs/microsim-kernel.md).
+
+The Markov part (transition matrices, state rewards, one-off move rewards, weights) is exactly the cohort
+compilation (:func:`heecon.model.compile.compile_model`); this module adds the population's attributes,
+covariates, events, strategy rate ratios and treatment engagement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from heecon.model.compile import CompiledModel, _Env, _segments, compile_model
+from heecon.scenario.errors import Problem, ScenarioError
+from heecon.scenario.types import Scenario
+
+__all__ = ["MicrosimArrays", "compile_microsim", "sample_population"]
+
+
+@dataclass
+class MicrosimArrays:
+    model: CompiledModel
+    kwargs: dict[str, Any]  # keyword arguments of heecon.markov.microsim.simulate (besides the Markov part)
+    event_names: list[str]
+    counters: list[str]
+    attribute_names: list[str]
+
+
+def sample_population(scenario: Scenario, n: int, seed: int | None = None) -> tuple[np.ndarray, list[str], np.ndarray | None]:
+    """Attributes of ``n`` individuals ``[n, A]`` (drawn once, from the "population" stream) and their column names.
+
+    The same population serves every PSA sample and every strategy (common random numbers). Returns the
+    attribute matrix, its column names, and the start states from a population file (or ``None``).
+    """
+    from heecon.params import parse_distribution, stream_rng
+
+    spec = scenario.microsim
+    pop = spec.population
+    cols = pop.columns
+    X = np.zeros((n, len(cols)))
+    rng = stream_rng(scenario.settings.seed if seed is None else seed, "population")
+    start = None
+    if pop.file is not None:
+        import pandas as pd
+
+        df = pd.read_csv(pop.file)
+        rows = rng.integers(0, len(df), n) if n != len(df) else np.arange(n)
+        for c in pop.file_columns:
+            X[:, cols.index(c)] = df[c].to_numpy(dtype=float)[rows]
+        if "state" in df.columns:
+            names = scenario.state_names
+            st = df["state"].astype(str).to_numpy()[rows]
+            bad = sorted(set(st) - set(names))
+            if bad:
+                raise ScenarioError([Problem(str(pop.file), "state", f"unknown state(s) {bad}; valid: {names}")])
+            first = {}
+            i = 0
+            for nm, s in scenario.states.items():
+                first[nm] = i
+                i += max(s.tunnel, 1)
+            start = np.array([first[s] for s in st], dtype=np.int64)
+    group = np.zeros(n, dtype=np.int64)
+    if pop.subgroups:
+        w = np.array([g.weight for g in pop.subgroups])
+        group = rng.choice(len(w), size=n, p=w / w.sum())
+        for gi, g in enumerate(pop.subgroups):
+            X[group == gi, cols.index(f"subgroup_{g.name}")] = 1.0
+    for name, base_attr in pop.attributes.items():
+        for gi in range(max(len(pop.subgroups), 1)):
+            who = group == gi
+            attr = base_attr
+            if pop.subgroups and name in pop.subgroups[gi].attributes:
+                attr = pop.subgroups[gi].attributes[name]
+            m = int(who.sum())
+            if m == 0:
+                continue
+            if attr.kind == "constant":
+                X[who, cols.index(name)] = attr.value
+            elif attr.kind == "binary":
+                X[who, cols.index(name)] = (rng.random(m) < attr.share).astype(float)
+            elif attr.kind == "distribution":
+                d = parse_distribution(attr.distribution, where=f"{attr.key}.distribution")
+                X[who, cols.index(name)] = d.sample(rng, m)
+            else:
+                cats = list(attr.categories)
+                pick = rng.choice(len(cats), size=m, p=np.array([attr.categories[c] for c in cats]))
+                for ci, c in enumerate(cats):
+                    X[who, cols.index(f"{name}_{c}")] = (pick == ci).astype(float)
+    return X, cols, start
+
+
+def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None = None, *,
+                     validate: bool = True) -> MicrosimArrays:
+    """The kernel arrays for a microsimulation scenario (population excluded: see :func:`sample_population`)."""
+    model = compile_model(scenario, draws, validate=validate)
+    spec = scenario.microsim
+    ns = model.n_samples
+    S = len(model.state_names)
+    R = len(model.reward_names)
+    T = model.n_cycles
+    strategies = list(scenario.strategies.values())
+    nst = len(strategies)
+    events = list(spec.events.values())
+    E = len(events)
+    counters = spec.counters
+    K = len(counters)
+    cols = spec.population.columns
+    A = len(cols)
+    iq = R - 2
+    sector_idx = {s: i for i, s in enumerate(scenario.sectors)}
+    problems: list[Problem] = []
+    draws = {k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in (draws or {}).items()}
+
+    first_row: dict[str, int] = {}
+    rows_of: dict[str, list[int]] = {}
+    i = 0
+    for nm, st in scenario.states.items():
+        first_row[nm] = i
+        rows_of[nm] = list(range(i, i + max(st.tunnel, 1)))
+        i += max(st.tunnel, 1)
+
+    def arr(env: _Env, e: Any, key: str, nseg: int = 1) -> np.ndarray:
+        v = np.asarray(env.eval(e, key), dtype=float)
+        if v.ndim <= 1:
+            v = v.reshape(1, -1) if v.ndim == 1 else v.reshape(1, 1)
+        return np.broadcast_to(v, (nseg, ns))
+
+    envs0 = [_Env(scenario, st, draws, np.array([1]), problems) for st in strategies]
+    env0 = envs0[0]
+
+    # events: rates by state and segment (segments as the transition matrices, so ev_map = P_map)
+    blocks = []
+    for st in strategies:
+        firsts = _segments(scenario, st)
+        env = _Env(scenario, st, draws, firsts, problems)
+        block = np.zeros((ns, len(firsts), S, max(E, 1)))
+        for ei, ev in enumerate(events):
+            for sname, e in ev.rate.items():
+                v = arr(env, e, f"{ev.key}.rate.{sname}", len(firsts)).T
+                if validate and np.any(~np.isfinite(v) | (v < 0)):
+                    problems.append(Problem(scenario.origin(f"{ev.key}.rate.{sname}"), f"{ev.key}.rate.{sname}",
+                                            f"rate must be finite and not negative [strategy '{st.name}']"))
+                for r in rows_of[sname]:
+                    block[:, :, r, ei] = v
+        blocks.append(block)
+    ev_rate = np.concatenate(blocks, axis=1)[..., :E] if E else np.zeros((1, 1, S, 0))
+    ev_reward = np.zeros((ns, E, R))
+    ev_move_prob = np.zeros((ns, E))
+    ev_move_state = np.full(E, -1, dtype=np.int64)
+    ev_counter = np.zeros((E, K))
+    ev_kind = np.array([0 if ev.kind == "poisson" else 1 for ev in events], dtype=np.int64)
+    for ei, ev in enumerate(events):
+        for sec, e in ev.costs.items():
+            v = arr(env0, e, f"{ev.key}.costs.{sec}")[0]
+            if validate and np.any(~np.isfinite(v) | (v < 0)):
+                problems.append(Problem(scenario.origin(f"{ev.key}.costs.{sec}"), f"{ev.key}.costs.{sec}",
+                                        "costs must be finite and not negative"))
+            ev_reward[:, ei, sector_idx[sec]] = v
+        if ev.qalys is not None:
+            ev_reward[:, ei, iq] = arr(env0, ev.qalys, f"{ev.key}.qalys")[0]
+        if ev.counter is not None:
+            ev_counter[ei, counters.index(ev.counter)] = 1.0
+        if ev.moves_to is not None:
+            ev_move_state[ei] = first_row[ev.moves_to]
+            v = arr(env0, ev.move_probability, f"{ev.key}.move_probability")[0]
+            if validate and np.any(~np.isfinite(v) | (v < 0) | (v > 1)):
+                problems.append(Problem(scenario.origin(f"{ev.key}.move_probability"), f"{ev.key}.move_probability",
+                                        "is a probability and must be in [0, 1]"))
+            ev_move_prob[:, ei] = np.clip(v, 0, 1)
+    ev_move_keep = np.array([1 if scenario.states[list(scenario.states)[o]].dead else 0 for o in model.state_of],
+                            dtype=np.int64)
+
+    # covariates
+    centres: dict[str, float] = {}
+    for c in spec.covariates:
+        if c.attribute is not None:
+            if c.attribute in centres and centres[c.attribute] != c.centre:
+                problems.append(Problem(scenario.origin(c.key), f"{c.key}.centre",
+                                        f"attribute '{c.attribute}' is centred at {centres[c.attribute]:g} by another "
+                                        "covariate; use one centre per attribute"))
+            centres[c.attribute] = c.centre
+    beta_tr = np.zeros((ns, S, S, A))
+    gamma_tr = np.zeros((ns, S, S, K))
+    ev_beta = np.zeros((ns, E, A))
+    ev_gamma = np.zeros((ns, E, K))
+    ev_index = {ev.name: i for i, ev in enumerate(events)}
+    for c in spec.covariates:
+        b = arr(env0, c.coefficient, f"{c.key}.coefficient")[0]
+        for frm, to in c.transitions:
+            for r in rows_of[frm]:
+                col = first_row[to]
+                if c.attribute is not None:
+                    beta_tr[:, r, col, cols.index(c.attribute)] += b
+                else:
+                    gamma_tr[:, r, col, counters.index(c.counter)] += b
+        for en in c.events:
+            if c.attribute is not None:
+                ev_beta[:, ev_index[en], cols.index(c.attribute)] += b
+            else:
+                ev_gamma[:, ev_index[en], counters.index(c.counter)] += b
+    comp_col = np.arange(S, dtype=np.int64)
+    for nm, st in scenario.states.items():
+        rows = rows_of[nm]
+        if st.absorbing:
+            continue
+        comp = [to for to, e in scenario.transitions.get(nm, {}).items() if e is None]
+        for pos, r in enumerate(rows):
+            if st.tunnel:
+                comp_col[r] = r + 1 if pos + 1 < st.tunnel else first_row[st.tunnel_exit]
+            else:
+                comp_col[r] = first_row[comp[0]] if comp else -1
+    L = max([len(t.multipliers) for t in spec.time_in_state] + [1])
+    tis_tr = np.ones((S, S, L))
+    for t in spec.time_in_state:
+        m = list(t.multipliers) + [t.multipliers[-1]] * (L - len(t.multipliers))
+        for r in rows_of[t.transition[0]]:
+            tis_tr[r, first_row[t.transition[1]], :] = m
+
+    # strategy rate ratios on events, with optional linear waning back to 1
+    ev_rr = np.ones((ns, nst, T, max(E, 1)))[..., :E] if E else np.ones((1, nst, T, 0))
+    for si, st in enumerate(strategies):
+        for m in spec.event_modifiers.get(st.name, []):
+            rr = arr(envs0[si], m.rr, f"{m.key}.rr")[0]
+            if validate and np.any(~np.isfinite(rr) | (rr < 0)):
+                problems.append(Problem(scenario.origin(f"{m.key}.rr"), f"{m.key}.rr", "rate ratios must be finite and >= 0"))
+            lo, hi = m.cycles
+            prof = np.ones((ns, T))
+            prof[:, lo - 1:hi] = rr[:, None]
+            if m.waning_until is not None:
+                for k in range(hi + 1, min(m.waning_until, T + 1)):
+                    frac = (k - hi) / (m.waning_until - hi)
+                    prof[:, k - 1] = rr + (1.0 - rr) * frac
+            for en in m.events:
+                ev_rr[:, si, :, ev_index[en]] *= prof
+
+    # treatment engagement
+    eng_sessions = np.zeros((nst, T))
+    eng_dropout = np.zeros((ns, nst))
+    eng_ab = np.ones((ns, nst, 2))
+    eng_cps = np.zeros((ns, nst, R))
+    eng_cpp = np.zeros((ns, nst, R))
+    eng_mode = np.zeros(nst, dtype=np.int64)
+    eng_eligible = np.array([0 if scenario.states[list(scenario.states)[o]].absorbing else 1 for o in model.state_of],
+                            dtype=np.int64)
+    for si, st in enumerate(strategies):
+        en = spec.engagement.get(st.name)
+        if en is None:
+            continue
+        env = envs0[si]
+        sess = arr(env, en.sessions, f"{en.key}.sessions")[0]
+        if np.ptp(sess) > 0:
+            problems.append(Problem(scenario.origin(f"{en.key}.sessions"), f"{en.key}.sessions",
+                                    "sessions per cycle cannot vary between PSA samples (it sets the schedule)"))
+        eng_sessions[si, en.cycles[0] - 1:en.cycles[1]] = float(sess[0])
+        eng_dropout[:, si] = arr(env, en.dropout, f"{en.key}.dropout")[0]
+        eng_ab[:, si, 0] = arr(env, en.attendance_alpha, f"{en.key}.attendance.alpha")[0]
+        eng_ab[:, si, 1] = arr(env, en.attendance_beta, f"{en.key}.attendance.beta")[0]
+        for sec, e in en.cost_per_session.items():
+            eng_cps[:, si, sector_idx[sec]] = arr(env, e, f"{en.key}.cost_per_session.{sec}")[0]
+        for sec, e in en.cost_per_place.items():
+            eng_cpp[:, si, sector_idx[sec]] = arr(env, e, f"{en.key}.cost_per_place.{sec}")[0]
+        eng_mode[si] = 1 if en.effect == "dose" else 0
+        if en.states is not None:
+            eng_eligible[:] = 0
+            for nm in en.states:
+                eng_eligible[rows_of[nm]] = 1
+        if validate:
+            bad = [k for k, v in (("dropout", eng_dropout[:, si]),) if np.any(~np.isfinite(v) | (v < 0))]
+            bad += ["attendance"] if np.any(~np.isfinite(eng_ab[:, si]) | (eng_ab[:, si] <= 0)) else []
+            bad += ["costs"] if np.any(~np.isfinite(eng_cps[:, si]) | (eng_cps[:, si] < 0) | ~np.isfinite(eng_cpp[:, si])
+                                       | (eng_cpp[:, si] < 0)) else []
+            for k in bad:
+                problems.append(Problem(scenario.origin(en.key), f"{en.key}.{k}",
+                                        "must be finite and not negative (attendance shapes above 0)"))
+    if problems:
+        from heecon.model.compile import _dedupe
+
+        raise ScenarioError(_dedupe(problems))
+    kwargs: dict[str, Any] = dict(
+        TR_mats=model.TR, TR_map=model.TR_map, start_probs=model.m0,
+        beta_tr=beta_tr, gamma_tr=gamma_tr, tis_tr=tis_tr, comp_col=comp_col,
+        ev_rate=ev_rate, ev_map=model.P_map, ev_kind=ev_kind, ev_beta=ev_beta, ev_gamma=ev_gamma, ev_rr=ev_rr,
+        ev_reward=ev_reward, ev_counter=ev_counter, ev_move_state=ev_move_state, ev_move_prob=ev_move_prob,
+        ev_move_keep=ev_move_keep,
+        eng_sessions=eng_sessions, eng_dropout=eng_dropout, eng_ab=eng_ab, eng_eligible=eng_eligible,
+        eng_cost_per_session=eng_cps, eng_cost_per_place=eng_cpp, eng_mode=eng_mode,
+    )
+    if not E:
+        for k in [k for k in kwargs if k.startswith("ev_")]:
+            kwargs.pop(k)
+    return MicrosimArrays(model, kwargs, [ev.name for ev in events], counters, cols)
+
+
+def centre_population(scenario: Scenario, X: np.ndarray, cols: list[str]) -> np.ndarray:
+    """Subtract each covariate's centre from its attribute column (so coefficients act on x - centre)."""
+    X = X.copy()
+    centres = {c.attribute: c.centre for c in scenario.microsim.covariates if c.attribute is not None}
+    for a, c in centres.items():
+        X[:, cols.index(a)] -= c
+    return X

@@ -1,0 +1,144 @@
+"""Run a microsimulation scenario: base case (with Monte Carlo standard errors) and many parameter sets.
+
+Random numbers come from the kernel's counter-based generator keyed by (seed, sample, individual, cycle,
+stream), so results do not depend on chunking or thread count, and strategies share random numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from heecon.microsim.compile import centre_population, compile_microsim, sample_population
+from heecon.scenario.types import Scenario
+
+__all__ = ["MicrosimRun", "evaluate_microsim", "run_microsim_base"]
+
+# person-sample units per kernel call: bounds memory of per-sample outputs, gives the progress bar its steps
+CHUNK_UNITS = 2_000_000
+
+
+@dataclass
+class MicrosimRun:
+    """Per-person means of a microsimulation over parameter sets.
+
+    Attributes
+    ----------
+    totals, se, inc_se
+        ``[n, n_strategies, R, 2]``: mean per person (discounted, undiscounted; start rewards included), its Monte
+        Carlo standard error, and the standard error of the difference from the first strategy (common random
+        numbers).
+    events
+        ``[n, n_strategies, E]``: mean count of each event per person.
+    occupancy, cycle_rewards, cycle_events
+        For the first parameter set: share of individuals in each (expanded) state at points 0..T ``[k, T+1, S]``,
+        discounted rewards per person per cycle ``[k, T, R]``, events per person per cycle ``[k, T, E]``.
+    """
+
+    totals: np.ndarray
+    se: np.ndarray
+    inc_se: np.ndarray
+    events: np.ndarray
+    event_names: list[str]
+    occupancy: np.ndarray | None
+    cycle_rewards: np.ndarray | None
+    cycle_events: np.ndarray | None
+    n_individuals: int
+    trajectories: np.ndarray | None = None
+
+
+def evaluate_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None, n: int, *, chunk: int | None = None,
+                      validate: bool = True, progress: Callable[[int], None] | None = None, sample_offset: int = 0,
+                      n_keep: int = 0, individuals: int | None = None, n_traj: int = 0) -> MicrosimRun:
+    """Simulate ``individuals`` people (default ``settings.individuals``) for each of ``n`` parameter sets."""
+    from heecon.markov.microsim import simulate
+
+    st = scenario.settings
+    N = int(individuals or st.individuals)
+    draws = {k: np.asarray(v, dtype=float) for k, v in (draws or {}).items()}
+    X, cols, start = sample_population(scenario, N)
+    X = centre_population(scenario, X, cols)
+    per = max(1, min(n, CHUNK_UNITS // max(N, 1))) if chunk is None else max(1, min(chunk, n))
+    parts = []
+    first = None
+    for lo in range(0, n, per):
+        hi = min(n, lo + per)
+        arrays = compile_microsim(scenario, {k: v[lo:hi] for k, v in draws.items()}, validate=validate)
+        m = arrays.model
+        kw = dict(arrays.kwargs)
+        if start is not None:
+            kw.pop("start_probs", None)
+            kw["start_state"] = start
+        res = simulate(m.P, m.P_map, m.V, m.V_map, m.W, n_ind=N, n_samples=hi - lo, seed=st.seed,
+                       sample_offset=sample_offset + lo, X=X, n_keep=n_keep if lo == 0 else 0,
+                       n_traj=n_traj if lo == 0 else 0, **kw)
+        if lo == 0:
+            first = (res, arrays)
+        parts.append((res, m.start_rewards))
+        if progress is not None:
+            progress(hi - lo)
+    assert first is not None
+    totals = np.concatenate([r.mean + sr[:, :, :, None] for r, sr in parts], axis=0)
+    se = np.concatenate([r.se for r, _ in parts], axis=0)
+    inc_se = np.concatenate([r.incremental_se for r, _ in parts], axis=0)
+    events = np.concatenate([r.ev_count / N for r, _ in parts], axis=0).astype(float)
+    res0, arrays0 = first
+    occ = cr = ce = traj = None
+    if n_keep:
+        occ = res0.occupancy[0] / N
+        cr = res0.cycle_rewards[0] / N
+        ce = res0.cycle_events[0] / N
+    if n_traj:
+        traj = res0.trajectories
+    return MicrosimRun(totals, se, inc_se, events, arrays0.event_names, occ, cr, ce, N, traj)
+
+
+def run_microsim_base(scenario: Scenario) -> Any:
+    """Base case of a microsimulation scenario as a :class:`heecon.results.BaseCaseResult`."""
+    from heecon.model.compile import compile_model
+    from heecon.results import (BaseCaseResult, incremental_tables, outcome_frame, per_cycle_frame, trace_frame)
+
+    model = compile_model(scenario)
+    run = evaluate_microsim(scenario, None, 1, n_keep=1)
+    totals = run.totals[0]
+    outcomes = outcome_frame(scenario, totals, model.reward_names)
+    se = run.se[0]
+    names = model.reward_names
+    for j, suffix in ((0, ""), (1, "_undiscounted")):
+        for r, nm in enumerate(names):
+            outcomes[f"se_{nm}{suffix}"] = se[:, r, j]
+            outcomes[f"se_inc_{nm}{suffix}"] = run.inc_se[0][:, r, j]
+        for pname, secs in scenario.perspectives.items():
+            idx = [list(scenario.sectors).index(s) for s in secs]
+            # SE of a sum of sectors is not the sum of SEs; bound it by assuming perfect correlation (conservative)
+            outcomes[f"se_costs[{pname}]{suffix}_upper"] = se[:, idx, j].sum(axis=1)
+    for e, nm in enumerate(run.event_names):
+        outcomes[f"events:{nm}"] = run.events[0][:, e]
+    tables = incremental_tables(scenario, outcomes)
+    trace = trace_frame(model, run.occupancy)
+    per_cycle = per_cycle_frame(model, np.stack([run.cycle_rewards, run.cycle_rewards], axis=-1))
+    if run.event_names:
+        ev = []
+        for si, s in enumerate(scenario.strategies):
+            f = pd.DataFrame(run.cycle_events[si], columns=run.event_names)
+            f.insert(0, "cycle", np.arange(1, model.n_cycles + 1))
+            f.insert(0, "strategy", s)
+            ev.append(f)
+        events_per_cycle = pd.concat(ev, ignore_index=True)
+    else:
+        events_per_cycle = None
+    result = BaseCaseResult(scenario, model, totals, outcomes, tables[scenario.settings.perspective], tables, trace,
+                            per_cycle)
+    result.extra["microsim"] = {
+        "individuals": run.n_individuals,
+        "standard_errors": {s: {nm: {"discounted": float(se[i, r, 0]), "undiscounted": float(se[i, r, 1]),
+                                     "incremental_discounted": float(run.inc_se[0][i, r, 0])}
+                                for r, nm in enumerate(names)} for i, s in enumerate(scenario.strategies)},
+        "events_per_person": {s: {nm: float(run.events[0][i, e]) for e, nm in enumerate(run.event_names)}
+                              for i, s in enumerate(scenario.strategies)},
+    }
+    result.events_per_cycle = events_per_cycle  # type: ignore[attr-defined]
+    return result
