@@ -87,6 +87,7 @@ def run(
     json_out: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout instead of tables.")] = False,
     psa: Annotated[Optional[int], typer.Option("--psa", help="PSA samples (default: settings.psa_samples; 0 = none).", min=0)] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed (default: settings.seed).", min=0)] = None,
+    report: Annotated[bool, typer.Option("--report", help="Also write figures and report.html into the results folder.")] = False,
     set_: SetOpt = None,
 ) -> None:
     """Run a scenario: costs, QALYs, life years, incremental table and net benefit per strategy (and a PSA)."""
@@ -109,7 +110,12 @@ def run(
     except ScenarioError as exc:
         raise _fail(exc.format()) from None
     out_dir = out or Path("results") / path.stem
-    write_results(result, out_dir, psa_result)
+    writers = []
+    if report:
+        from heecon.report.html import build_report
+
+        writers.append(build_report)  # built inside the temporary folder, so the report lands with the rest or not at all
+    write_results(result, out_dir, psa_result, writers=writers)
     if json_out:
         typer.echo(json.dumps(full_summary(result, psa_result), indent=2))
         return
@@ -180,15 +186,19 @@ def dsa(
     con.print(f"Results written to {out_dir}/")
 
 
-def _register_optional() -> None:
-    try:
-        from heecon._cli_cea import cea
-    except ImportError:  # pragma: no cover - the module ships with heecon
-        return
+def _register_commands() -> None:
+    """Commands whose code lives in their own modules (imported when the CLI starts)."""
+    from heecon._cli_cea import cea
+    from heecon._cli_report import report
+    from heecon._cli_sensitivity import evppi, gsa
+
     app.command("cea", help="Analyse PSA results made elsewhere: incremental table, CEAC, CEAF, EVPI, break-even WTP.")(cea)
+    app.command("report", help="Figures and a self-contained HTML report of a results folder (no re-run).")(report)
+    app.command("evppi", help="Expected value of partial perfect information by regression on a PSA (Strong et al. 2014).")(evppi)
+    app.command("gsa", help="Global sensitivity analysis (SALib Sobol or Morris) on incremental net benefit.")(gsa)
 
 
-_register_optional()
+_register_commands()
 
 
 def main() -> None:

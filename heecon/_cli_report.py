@@ -1,0 +1,31 @@
+"""``heecon report RESULTS_DIR``: figures and a self-contained HTML report of a results folder.
+
+Registered in the main app as ``app.command("report")(report)``. Reads the folder's files only; no re-run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["report"]
+
+
+def report(
+    results_dir: Annotated[
+        Path,
+        typer.Argument(help="Results folder written by `heecon run` (holds summary.json).", show_default=False),
+    ],
+) -> None:
+    """Draw the figures (RESULTS_DIR/figures/) and write RESULTS_DIR/report.html, one self-contained file."""
+    from heecon.report.figures import ResultsFolderError
+    from heecon.report.html import build_report
+
+    try:
+        path = build_report(results_dir)
+    except ResultsFolderError as exc:
+        typer.echo(" ".join(f"Invalid results folder {results_dir}: {exc}".split()), err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"Report written to {path} (figures in {path.parent / 'figures'}/)")
