@@ -186,6 +186,26 @@ def dsa(
     con.print(f"Results written to {out_dir}/")
 
 
+@app.command()
+def evidence(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the Markdown table here (default: print it).")] = None,
+) -> None:
+    """The scenario's evidence table (one row per parameter: value, distribution, source, price year, assumption flag)."""
+    sc = _load(_resolve_scenario(scenario), [])
+    from heecon.report.evidence import evidence_markdown
+
+    text = evidence_markdown(sc)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(out)
+    typer.echo(f"Evidence table written to {out}")
+
+
 def _register_commands() -> None:
     """Commands whose code lives in their own modules (imported when the CLI starts)."""
     from heecon._cli_cea import cea
