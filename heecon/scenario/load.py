@@ -106,10 +106,15 @@ def _read_toml(path: Path, col: Collector) -> dict[str, Any] | None:
     return None
 
 
+# Tables that are one definition: a child file replaces them whole instead of merging key by key (a parameter
+# redefined with a table, any distribution), so that e.g. a fixed value never inherits the parent's lognormal keys.
+_WHOLE = re.compile(r"^(parameters\.[^.]+|.*\.distribution)$")
+
+
 def _merge(base: dict[str, Any], over: Mapping[str, Any], origins: dict[str, str], file: str, prefix: str = "") -> None:
     for k, v in over.items():
         key = f"{prefix}{k}"
-        if isinstance(v, Mapping) and isinstance(base.get(k), dict):
+        if isinstance(v, Mapping) and isinstance(base.get(k), dict) and not _WHOLE.match(key):
             _merge(base[k], v, origins, file, key + ".")
         else:
             base[k] = copy.deepcopy(v)
