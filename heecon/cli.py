@@ -89,33 +89,73 @@ def run(
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed (default: settings.seed).", min=0)] = None,
     report: Annotated[bool, typer.Option("--report", help="Also write figures and report.html into the results folder.")] = False,
     set_: SetOpt = None,
+    executor: Annotated[str, typer.Option("--executor", help="Where PSA chunks run: local (this process, numba threads), processes (a process pool), dask (a Dask scheduler: --scheduler), dask-local (a Dask LocalCluster here). Results are identical whichever.")] = "local",
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="local: numba threads; processes / dask-local: worker processes (default: one per CPU).")] = None,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (implies --executor dask).")] = None,
+    chunk_size: Annotated[Optional[int], typer.Option("--chunk-size", min=1, help="PSA samples per chunk (default: the engine's, ~4 chunks per worker). Finished chunks are checkpointed.")] = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue the interrupted PSA run whose results folder is DIR: only chunks not yet finished are computed.", metavar="DIR")] = None,
 ) -> None:
     """Run a scenario: costs, QALYs, life years, incremental table and net benefit per strategy (and a PSA)."""
+    manifest = None
+    if resume is not None:  # scenario, --set and --psa default to those of the interrupted run
+        from heecon.execution.checkpoint import resume_manifest
+
+        try:
+            manifest = resume_manifest(resume, out)
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+        out, info = resume, manifest.get("run", {})
+        scenario = Path(info["scenario"]) if scenario is None and info.get("scenario") else scenario
+        set_ = list(info.get("overrides", [])) if set_ is None else set_
+        psa = int(manifest["n"]) if psa is None else psa
     path = _resolve_scenario(scenario)
     overrides = list(set_ or [])
     if seed is not None:
         overrides.append(f"settings.seed={seed}")
     sc = _load(path, overrides)
+    from heecon.execution import RUN_ERRORS, CheckpointTarget, checkpoint_dir_for, make_executor
     from heecon.results import full_summary, run_base_case, write_results
     from heecon.scenario.errors import ScenarioError
 
     n_psa = sc.settings.psa_samples if psa is None else psa
+    if manifest is not None:
+        from heecon.execution.checkpoint import resume_mismatch
+
+        if (problem := resume_mismatch(manifest, sc, n_psa)) is not None:
+            raise _fail(problem)
+    out_dir = out or Path("results") / path.stem
+    ckpt = CheckpointTarget(checkpoint_dir_for(out_dir), {"scenario": str(path.absolute()), "overrides": overrides,
+                                                          "out": str(out_dir)}, resume=resume is not None)
+    if resume is None and n_psa and (ckpt.folder / "manifest.json").is_file():
+        typer.echo(f"Starting afresh: discarding the checkpoint of an interrupted run ({ckpt.folder}); "
+                   f"`heecon run --resume {out_dir}` would have continued it.", err=True)
     try:
         result = run_base_case(sc)
         psa_result = None
         if n_psa:
             from heecon.sensitivity.psa import run_psa
 
-            psa_result = run_psa(sc, n_psa, progress=not json_out)
+            with make_executor("dask" if scheduler and executor == "local" else executor, workers, scheduler) as ex:
+                psa_result = run_psa(sc, n_psa, progress=not json_out, chunk=chunk_size, executor=ex,
+                                     checkpoint_dir=ckpt)
     except ScenarioError as exc:
         raise _fail(exc.format()) from None
-    out_dir = out or Path("results") / path.stem
+    except RUN_ERRORS as exc:
+        raise _fail(str(exc)) from None
+    except KeyboardInterrupt:
+        if n_psa and ckpt.folder.is_dir():
+            typer.echo(f"Finished PSA chunks are kept; continue with: heecon run --resume {out_dir}", err=True)
+        raise
     writers = []
     if report:
         from heecon.report.html import build_report
 
         writers.append(build_report)  # built inside the temporary folder, so the report lands with the rest or not at all
     write_results(result, out_dir, psa_result, writers=writers)
+    if psa_result is not None:
+        import shutil
+
+        shutil.rmtree(ckpt.folder, ignore_errors=True)  # the results are in place: the checkpoint is no longer needed
     if json_out:
         typer.echo(json.dumps(full_summary(result, psa_result), indent=2))
         return
@@ -204,6 +244,40 @@ def evidence(
     tmp.write_text(text)
     tmp.replace(out)
     typer.echo(f"Evidence table written to {out}")
+
+
+@app.command()
+def calibrate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file with [calibration.targets].")],
+    fit: Annotated[bool, typer.Option("--fit", help="Fit each target's `fit` parameter to the target (Brent's method).")] = False,
+    individuals: Annotated[Optional[int], typer.Option(help="Simulated individuals (default: the target's or settings.individuals).", min=100)] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    set_: SetOpt = None,
+) -> None:
+    """Check the model against its calibration targets (and fit named parameters with --fit)."""
+    sc = _load(_resolve_scenario(scenario), set_ or [])
+    from heecon.calibration import calibrate as run_calibration
+    from heecon.scenario.errors import ScenarioError
+
+    try:
+        rows = run_calibration(sc, fit=fit, individuals=individuals)
+    except ScenarioError as exc:
+        raise _fail(exc.format()) from None
+    if json_out:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"Calibration targets of {scenario}")
+    for c in ("Target", "Statistic", "Observed", "Model", "Tolerance", "OK", "Fitted"):
+        t.add_column(c)
+    for r in rows:
+        f = r.get("fit") or {}
+        fitted = f"{f['parameter']} = {f['value']:.4g} -> {f['model_after']:.4g}" if "value" in f else f.get("result", "")
+        t.add_row(r["target"], r["statistic"], f"{r['observed_target']:.4g}", f"{r['model']:.4g}", f"±{r['tolerance']:g}",
+                  "yes" if r["within_tolerance"] else "NO", fitted)
+    Console(width=140).print(t)
 
 
 def _register_commands() -> None:
