@@ -159,11 +159,13 @@ def run(
     if json_out:
         typer.echo(json.dumps(full_summary(result, psa_result), indent=2))
         return
-    from heecon.report.console import print_base_case, print_psa
+    from heecon.report.console import print_base_case, print_headline, print_psa
 
     print_base_case(result, None)
     if psa_result is not None:
         print_psa(psa_result)
+    if len(sc.strategies) > 1:
+        print_headline(result, psa_result)
     typer.echo(f"Results written to {out_dir}/")
 
 

@@ -277,6 +277,9 @@ class atomic_output_dir:
 def full_summary(result: BaseCaseResult, psa: Any = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """summary.json: the base case, and the PSA summary (``psa``) when one was run."""
     summary = result.summary()
+    from heecon.report.headline import headline
+
+    summary["headline"] = _jsonable(headline(result, psa))
     if psa is not None:
         summary["psa"] = _jsonable(psa.summary())
         summary["settings"]["psa_samples"] = int(psa.totals.shape[0])

@@ -100,3 +100,48 @@ def print_psa(psa: Any, console: Console | None = None) -> None:
         pt.add_row(money(float(w), cur), *[f"{probs[s]:.3f}" for s in psa.strategies],
                    money(summ["evpi_per_person"][w], cur))
     con.print(pt)
+
+
+def print_headline(result: Any, psa: Any = None, console: Console | None = None) -> None:
+    """Per perspective: incremental cost and QALYs, ICER, net benefit, P(cost-effective), events averted."""
+    from heecon.report.headline import headline
+
+    con = console or Console(width=120)
+    h = headline(result, psa)
+    cur = result.scenario.settings.currency
+    lab = h["averted_label"]
+    t = Table(title=f"Headline per person vs {h['comparator']} (discounted)")
+    cols = ["Perspective", "Strategy", "Inc. costs", "Inc. QALYs", "ICER"]
+    cols += [f"iNMB at {money(w, cur)}" for w in h["wtp"]]
+    if psa is not None:
+        cols += [f"P(CE) at {money(w, cur)}" for w in h["wtp"]]
+    if h["averted_events"]:
+        cols += [f"{lab} averted per 100", f"cost per {lab.rstrip('s')} averted"]
+    for c in cols:
+        t.add_column(c, justify="left" if c in ("Perspective", "Strategy") else "right")
+    for p, per in h["perspectives"].items():
+        entries = per.values() if per and "strategy" not in per else [per]
+        for e in entries:
+            if not e:
+                continue
+            icer = e["dominance"] or (money(e["icer"], cur) + "/QALY" if e["icer"] is not None else "—")
+            row = [p, e["strategy"], money(e["inc_costs"], cur), f"{e['inc_qalys']:.4f}", icer]
+            row += [money(e["inc_nmb"][str(int(w))], cur) for w in h["wtp"]]
+            if psa is not None:
+                row += [f"{e['prob_cost_effective'][str(int(w))]:.2f}" for w in h["wtp"]]
+            if h["averted_events"]:
+                row += [f"{e['averted_per_100']:.1f}" if e.get("averted_per_100") is not None else "—",
+                        money(e["cost_per_averted"], cur) if e.get("cost_per_averted") is not None else "—"]
+            t.add_row(*row)
+    con.print(t)
+    if h["averted_events"]:
+        sing = lab[:-1] if lab.endswith("s") else lab
+        for p, per in h["perspectives"].items():
+            entries = per.values() if per and "strategy" not in per else [per]
+            for e in entries:
+                if e and e.get("averted_per_100") is not None:
+                    cpa = e.get("cost_per_averted")
+                    word = "net saving" if cpa is not None and cpa < 0 else "net cost"
+                    con.print(f"{p}: {e['strategy']} vs {h['comparator']}: {e['averted_per_100']:.1f} {lab} averted per 100 "
+                              f"men; {word} per {sing} averted "
+                              f"{money(abs(cpa), cur) if cpa is not None else 'n/a'}")

@@ -74,7 +74,8 @@ TOP_KEYS = {
 SETTINGS_KEYS = {
     "engine", "cycle_length_months", "horizon_years", "horizon_cycles", "start_age", "counting", "discounting",
     "discount_costs", "discount_effects", "wtp", "comparator", "currency", "price_year", "sectors", "perspective",
-    "seed", "psa_samples", "individuals", "population_size", "evpi_years", "wtp_grid",
+    "seed", "psa_samples", "individuals", "population_size", "evpi_years", "wtp_grid", "averted_events",
+    "averted_label",
 }
 PARAM_KEYS = {"value", "source", "distribution", "range", "unit", "price_year", "label", "assumption", "notes"}
 STATE_KEYS = {"label", "utility", "costs", "absorbing", "dead", "tunnel", "tunnel_exit", "description"}
@@ -709,6 +710,14 @@ def _read_settings(s: dict[str, Any], rd: _Reader) -> tuple[Settings, tuple[str,
     if "psa_samples" in s:
         v = rd.number(s["psa_samples"], "settings.psa_samples", lo=0, hi=10_000_000, integer=True)
         st.psa_samples = int(v) if v is not None else 0
+    if "averted_events" in s:
+        ae = s["averted_events"]
+        if not isinstance(ae, list) or not all(isinstance(x, str) for x in ae):
+            col.add("settings.averted_events", "must be a list of event names, e.g. [\"offence_other\"]")
+        else:
+            st.averted_events = tuple(ae)
+    if "averted_label" in s:
+        st.averted_label = rd.string(s["averted_label"], "settings.averted_label") or st.averted_label
     if "population_size" in s:
         st.population_size = rd.number(s["population_size"], "settings.population_size", lo=0)
     if "evpi_years" in s:

@@ -59,6 +59,8 @@ class Settings:
     population_size: float | None = None  # people facing the decision per year (population EVPI, budget impact)
     evpi_years: int = 10  # decision horizon for population EVPI
     wtp_grid: tuple[float, float, float] = (0.0, 50000.0, 500.0)  # start, stop (inclusive), step
+    averted_events: tuple[str, ...] = ()  # events counted in the headline as "averted" (e.g. offences)
+    averted_label: str = "events"
 
     @property
     def cycle_years(self) -> float:

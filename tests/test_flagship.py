@@ -1,0 +1,86 @@
+"""The flagship scenario: it loads, its evidence table cannot drift, its calibration targets hold, every variant
+runs, and the headline comes out of a default-style run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from heecon.calibration import calibrate, poisson_lognormal_sd
+from heecon.cli import app
+from heecon.report.evidence import evidence_markdown
+from heecon.scenario.load import load_scenario
+
+from .conftest import ROOT, SCENARIOS
+
+FLAGSHIP = SCENARIOS / "mbt_aspd_vs_pau.toml"
+VARIANTS = sorted((SCENARIOS / "variants").glob("*.toml"))
+
+
+@pytest.fixture(scope="module")
+def flagship():
+    return load_scenario(FLAGSHIP)
+
+
+def test_evidence_table_is_generated_from_the_scenario(flagship):
+    assert (ROOT / "docs" / "evidence.md").read_text() == evidence_markdown(flagship), (
+        "docs/evidence.md is out of date: run `heecon evidence scenarios/mbt_aspd_vs_pau.toml --out docs/evidence.md`")
+
+
+def test_every_parameter_has_a_source_and_assumptions_are_labelled(flagship):
+    for name, p in flagship.parameters.items():
+        if p.expr.constant is not None:
+            assert p.source, f"{name} has no source"
+    md = evidence_markdown(flagship)
+    assert "**A**" in md
+    costs = [p for p in flagship.parameters.values() if p.name.startswith("c_") and p.expr.constant is not None]
+    assert all(p.price_year is not None for p in costs), [p.name for p in costs if p.price_year is None]
+
+
+def test_calibration_targets_hold_for_the_shipped_scenario(flagship):
+    rows = calibrate(flagship, fit=False, individuals=20000)
+    assert {r["target"] for r in rows} == {"reoffending_1y", "ae_1y", "mh_admission_1y", "excess_mortality",
+                                           "moam_offences_ratio_3y"}
+    for r in rows:
+        assert r["within_tolerance"], r
+
+
+def test_poisson_lognormal_heterogeneity_fit():
+    sd = poisson_lognormal_sd(0.566 * 2.9, 0.566)
+    assert sd == pytest.approx(1.175, abs=2e-3)
+    rng = np.random.default_rng(0)
+    z = rng.normal(-sd * sd / 2, sd, 400_000)
+    share = np.mean(rng.poisson(0.566 * 2.9 * np.exp(z)) > 0)
+    assert share == pytest.approx(0.566, abs=0.005)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v.stem for v in VARIANTS])
+def test_variant_runs(variant, tmp_path):
+    r = CliRunner().invoke(app, ["run", str(variant), "--psa", "0", "--json", "--out", str(tmp_path / "r"),
+                                 "--set", "settings.individuals=400"])
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.output)
+    assert len(s["strategies"]) >= 2
+    assert set(s["icers_by_perspective"]) >= {"nhs_pss", "public_sector", "societal"}
+
+
+def test_null_effect_variant_changes_no_offences(tmp_path):
+    r = CliRunner().invoke(app, ["run", str(SCENARIOS / "variants" / "null_effect.toml"), "--psa", "0", "--json",
+                                 "--out", str(tmp_path / "r"), "--set", "settings.individuals=2000"])
+    s = json.loads(r.output)
+    ev = {x["name"]: x["events_per_person"] for x in s["strategies"]}
+    for e in ("offence_violent_injury", "offence_other"):
+        assert ev["mbt"][e] == pytest.approx(ev["pau"][e], rel=1e-12)  # common random numbers: identical paths
+
+
+def test_flagship_headline_in_a_small_probabilistic_run(tmp_path):
+    out = tmp_path / "r"
+    r = CliRunner().invoke(app, ["run", str(FLAGSHIP), "--psa", "20", "--out", str(out), "--set", "settings.individuals=1000"])
+    assert r.exit_code == 0, r.output
+    for text in ("Incremental analysis", "Probability cost-effective", "offences averted", "per offence averted"):
+        assert text in r.output, text
+    s = json.loads((out / "summary.json").read_text())
+    assert s["headline"]["perspectives"]["societal"]["inc_costs"] is not None
