@@ -88,6 +88,7 @@ def run(
     psa: Annotated[Optional[int], typer.Option("--psa", help="PSA samples (default: settings.psa_samples; 0 = none).", min=0)] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed (default: settings.seed).", min=0)] = None,
     report: Annotated[bool, typer.Option("--report", help="Also write figures and report.html into the results folder.")] = False,
+    device: Annotated[Optional[str], typer.Option("--device", help="Microsimulation kernel: cpu, gpu (numba-cuda) or auto (GPU when present).")] = None,
     set_: SetOpt = None,
     executor: Annotated[str, typer.Option("--executor", help="Where PSA chunks run: local (this process, numba threads), processes (a process pool), dask (a Dask scheduler: --scheduler), dask-local (a Dask LocalCluster here). Results are identical whichever.")] = "local",
     workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="local: numba threads; processes / dask-local: worker processes (default: one per CPU).")] = None,
@@ -112,8 +113,11 @@ def run(
     overrides = list(set_ or [])
     if seed is not None:
         overrides.append(f"settings.seed={seed}")
+    if device is not None:
+        overrides.append(f'settings.device="{device}"')
     sc = _load(path, overrides)
     from heecon.execution import RUN_ERRORS, CheckpointTarget, checkpoint_dir_for, make_executor
+    from heecon.microsim.run import DeviceError
     from heecon.results import full_summary, run_base_case, write_results
     from heecon.scenario.errors import ScenarioError
 
@@ -142,6 +146,8 @@ def run(
         raise _fail(exc.format()) from None
     except RUN_ERRORS as exc:
         raise _fail(str(exc)) from None
+    except DeviceError as exc:
+        raise _fail(f"Cannot run {path}: {exc}") from None
     except KeyboardInterrupt:
         if n_psa and ckpt.folder.is_dir():
             typer.echo(f"Finished PSA chunks are kept; continue with: heecon run --resume {out_dir}", err=True)

@@ -51,3 +51,22 @@ def test_gpu_with_transition_rewards_matches_cpu():
     cpu = simulate(m.P, m.P_map, m.V, m.V_map, m.W, **kw)
     gpu = microsim_cuda.simulate_gpu(m.P, m.P_map, m.V, m.V_map, m.W, **kw)
     np.testing.assert_allclose(gpu["out_sum"], cpu.out_sum, rtol=1e-9)
+
+
+def test_device_gpu_run_matches_cpu_run_end_to_end():
+    from heecon.evaluate import evaluate_totals
+    from heecon.results import run_base_case
+    from heecon.scenario.load import load_scenario
+    from heecon.sensitivity.psa import draw_psa
+
+    from .conftest import ROOT
+
+    over = ['settings.engine="microsim"', "settings.individuals=5000"]
+    cpu = load_scenario(ROOT / "benchmarks" / "fmh6.toml", over + ['settings.device="cpu"'])
+    gpu = load_scenario(ROOT / "benchmarks" / "fmh6.toml", over + ['settings.device="gpu"'])
+    a, b = run_base_case(cpu), run_base_case(gpu)
+    np.testing.assert_allclose(b.outcomes[["costs", "qalys", "lys"]], a.outcomes[["costs", "qalys", "lys"]], rtol=1e-9)
+    assert np.array_equal(a.trace.to_numpy(), b.trace.to_numpy())
+    d = draw_psa(cpu, 8, 4)
+    values = {k: d[k] for k in d.names}
+    np.testing.assert_allclose(evaluate_totals(gpu, values, 8), evaluate_totals(cpu, values, 8), rtol=1e-9)

@@ -72,9 +72,13 @@ def evaluate_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None
         if start is not None:
             kw.pop("start_probs", None)
             kw["start_state"] = start
-        res = simulate(m.P, m.P_map, m.V, m.V_map, m.W, n_ind=N, n_samples=hi - lo, seed=st.seed,
-                       sample_offset=sample_offset + lo, X=X, n_keep=n_keep if lo == 0 else 0,
-                       n_traj=n_traj if lo == 0 else 0, **kw)
+        if _use_gpu(st.device, kw, start, X):
+            res = _GpuResult.run(m, N, hi - lo, st.seed, sample_offset + lo, kw, n_keep if lo == 0 else 0,
+                                 n_traj if lo == 0 else 0)
+        else:
+            res = simulate(m.P, m.P_map, m.V, m.V_map, m.W, n_ind=N, n_samples=hi - lo, seed=st.seed,
+                           sample_offset=sample_offset + lo, X=X, n_keep=n_keep if lo == 0 else 0,
+                           n_traj=n_traj if lo == 0 else 0, **kw)
         if lo == 0:
             first = (res, arrays)
         parts.append((res, m.start_rewards))
@@ -94,6 +98,51 @@ def evaluate_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None
     if n_traj:
         traj = res0.trajectories
     return MicrosimRun(totals, se, inc_se, events, arrays0.event_names, occ, cr, ce, N, traj)
+
+
+class DeviceError(ValueError):
+    """settings.device asks for a kernel this machine or model cannot provide (message meant for the user)."""
+
+
+def _use_gpu(device: str, kw: dict[str, Any], start: Any, X: np.ndarray) -> bool:
+    """Whether this run goes to the GPU kernel (settings.device "gpu" insists, "auto" takes it when it can)."""
+    if device == "cpu":
+        return False
+    from heecon.markov import microsim_cuda
+
+    ok = microsim_cuda.available()
+    fast = microsim_cuda.supports(kw) and start is None
+    if device == "gpu" and not (ok and fast):
+        why = "no CUDA GPU was found (numba-cuda)" if not ok else (
+            "this model uses covariates, events, treatment engagement or a population file, which run on the CPU kernel")
+        raise DeviceError(f"settings.device = \"gpu\" cannot be honoured: {why}. Use \"auto\" or \"cpu\".")
+    return ok and fast
+
+
+class _GpuResult:
+    """The GPU kernel's output in the shape of heecon.markov.microsim.MicrosimResult (what evaluate_microsim uses)."""
+
+    def __init__(self, out_sum: np.ndarray, out_sq: np.ndarray, occupancy: np.ndarray, traj: np.ndarray, n: int,
+                 T: int, E: int = 0):
+        self.n_individuals = n
+        self.mean = out_sum / n
+        var = (out_sq - n * self.mean ** 2) / max(n - 1, 1)
+        self.se = np.sqrt(np.maximum(var, 0.0) / n)
+        self.incremental_se = np.full_like(self.se, np.nan)  # the GPU kernel does not accumulate paired squares
+        self.ev_count = np.zeros(out_sum.shape[:2] + (E,), np.int64)
+        self.occupancy = occupancy[None]
+        self.cycle_rewards = np.full((1, out_sum.shape[1], T, out_sum.shape[2]), np.nan)
+        self.cycle_events = np.zeros((1, out_sum.shape[1], T, E))
+        self.trajectories = traj
+
+    @classmethod
+    def run(cls, m: Any, n: int, ns: int, seed: int, offset: int, kw: dict[str, Any], n_keep: int, n_traj: int) -> "_GpuResult":
+        from heecon.markov.microsim_cuda import simulate_gpu
+
+        g = simulate_gpu(m.P, m.P_map, m.V, m.V_map, m.W, n_ind=n, n_samples=ns, seed=seed, sample_offset=offset,
+                         start_probs=kw.get("start_probs"), TR_mats=kw.get("TR_mats"), TR_map=kw.get("TR_map"),
+                         n_traj=n_traj)
+        return cls(g["out_sum"], g["out_sq"], g["occupancy"], g["trajectories"], n, m.n_cycles)
 
 
 def run_microsim_base(scenario: Scenario) -> Any:

@@ -189,7 +189,8 @@ def _mean_ci(x: np.ndarray) -> dict[str, float]:
 
 
 def run_psa(scenario: Scenario, n_samples: int | None = None, seed: int | None = None, *,
-            progress: bool | Callable[[int], None] = False, chunk: int | None = None) -> PSAResult:
+            progress: bool | Callable[[int], None] = False, chunk: int | None = None,
+            executor: Any = None, checkpoint_dir: Any = None) -> PSAResult:
     """Draw, evaluate and summarise a PSA.
 
     Parameters
@@ -202,6 +203,14 @@ def run_psa(scenario: Scenario, n_samples: int | None = None, seed: int | None =
         Seed (default ``settings.seed``); 0 is a valid seed.
     progress
         True for a rich progress bar, or a callable given the number of samples finished per chunk.
+    chunk
+        Samples per kernel call (with an executor or checkpoint: samples per chunk).
+    executor
+        Where the chunks run (``heecon.execution``): ``"local"``, ``"processes"``, ``"dask"``, ``"dask-local"``
+        or an ``Executor``. Default: evaluated in this process as one stream of chunks, as before.
+    checkpoint_dir
+        Write each finished chunk to this folder and resume the chunks already there (same PSA only).
+        The totals are bit-identical whatever the executor, chunking or resumption.
     """
     from heecon.cea import analyse_psa
     from heecon.evaluate import evaluate_totals
@@ -216,6 +225,12 @@ def run_psa(scenario: Scenario, n_samples: int | None = None, seed: int | None =
     kw: dict[str, Any] = {}
     if chunk:
         kw["chunk"] = chunk
+    if executor is not None or checkpoint_dir is not None:
+        from heecon.execution import evaluate_chunked
+
+        def evaluate_totals(scenario: Scenario, values: Any, n: int, progress: Any = None, **_: Any) -> np.ndarray:
+            return evaluate_chunked(scenario, values, n, executor=executor or "local", chunk_size=chunk,
+                                    checkpoint_dir=checkpoint_dir, seed=seed, progress=progress)
     if progress is True:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
