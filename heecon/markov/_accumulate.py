@@ -27,12 +27,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["FRAC_BITS", "SHIFT_SUM", "SHIFT_SQ", "fx_add", "normalise", "fx_to_float", "fx_combine"]
+__all__ = ["FRAC_BITS", "FX_SCALE", "SHIFT_SUM", "SHIFT_SQ", "fx_add", "normalise", "fx_to_float", "fx_combine"]
 
 FRAC_BITS = 40
 SHIFT_SUM = 0
 SHIFT_SQ = 16
-_FRAC_SCALE = float(2**FRAC_BITS)
+FX_SCALE = float(2**FRAC_BITS)  #: one unit of ``lo``
 _MASK = (1 << FRAC_BITS) - 1
 
 
@@ -41,7 +41,7 @@ def fx_add(acc, pos, v):
     """Add ``v`` to the accumulator ``acc[pos]`` (hi), ``acc[pos + 1]`` (lo)."""
     fl = np.floor(v)
     acc[pos] += np.int64(fl)
-    acc[pos + 1] += np.int64((v - fl) * 1099511627776.0 + 0.5)
+    acc[pos + 1] += np.int64((v - fl) * FX_SCALE + 0.5)
 
 
 @numba.njit(cache=True)
@@ -49,14 +49,14 @@ def normalise(acc):
     """Carry ``lo`` into ``hi`` for a flat array of (hi, lo) pairs, in place."""
     for p in range(0, acc.size, 2):
         lo = acc[p + 1]
-        acc[p] += lo >> 40
-        acc[p + 1] = lo & 1099511627775
+        acc[p] += lo >> FRAC_BITS
+        acc[p + 1] = lo & _MASK
 
 
 def fx_to_float(acc: np.ndarray, shift: int) -> np.ndarray:
     """float64 values of normalised accumulators ``acc[..., 2]`` (hi, lo) scaled by ``2**shift``."""
     hi = acc[..., 0].astype(np.float64)
-    lo = acc[..., 1].astype(np.float64) / _FRAC_SCALE
+    lo = acc[..., 1].astype(np.float64) / FX_SCALE
     return (hi + lo) * float(2**shift)
 
 

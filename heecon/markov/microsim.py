@@ -1,11 +1,13 @@
 """Individual-level Markov microsimulation kernel (numba, parallel, deterministic).
 
-The private kernel :func:`_kernel` takes dense arrays (built by the scenario
-compiler in :mod:`heecon.model`) and writes into ``out`` arrays; it validates
-nothing. :func:`simulate` is the public wrapper: it validates shapes, dtypes and
-ranges, fills in the optional pieces, allocates the outputs, calls the kernel
-and returns a :class:`MicrosimResult`. :func:`combine` merges results of chunks
-(of individuals or of PSA samples) exactly.
+The private kernel :func:`_kernel` (``parallel=True`` over samples x blocks of
+individuals) takes dense arrays (built by the scenario compiler in
+:mod:`heecon.model`) and writes exact integer partial sums into ``out`` arrays;
+it validates nothing. :func:`simulate` is the public wrapper: it validates
+shapes, dtypes and ranges, fills in the optional pieces, allocates the outputs,
+calls the kernel, adds up the partial sums and returns a :class:`MicrosimResult`.
+:func:`combine` merges results of chunks (of individuals or of PSA samples)
+exactly, so any chunking gives the same bits as one call.
 
 Notation: S states, R reward columns, T cycles, E event types, A individual
 attributes, K history counters. Cycle k = 1..T moves an individual from its
@@ -28,14 +30,13 @@ simulation modeling. Health Care Manag Sci 2008;11(4):399-406.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 from numba import prange
 
-from heecon.markov import rng as _rng
-from heecon.markov._accumulate import SHIFT_SQ, SHIFT_SUM, fx_add, fx_combine, fx_to_float, normalise
+from heecon.markov._accumulate import FX_SCALE, SHIFT_SQ, SHIFT_SUM, fx_add, fx_combine, fx_to_float, normalise
 from heecon.markov.rng import (
     KIND_ENG_ATTEND,
     KIND_ENG_DROPOUT,
@@ -62,6 +63,10 @@ POISSON_PIECE = 30.0
 MAX_BLOCK = 1 << 22
 _SQ_SCALE = 2.0**-SHIFT_SQ
 _N_ACC = 6  # per (strategy, reward, discounting): (sum, sq, dsq) x (hi, lo)
+#: Up to this many states the next state is found by a branch-free count.
+_BRANCHLESS_MAX_S = 12
+#: Counter steps up to this size use tabulated rate-ratio factors exp(gamma * d).
+_POW_MAX = 16
 
 
 # ---------------------------------------------------------------------------
@@ -70,17 +75,33 @@ _N_ACC = 6  # per (strategy, reward, discounting): (sum, sq, dsq) x (hi, lo)
 
 
 @numba.njit(inline="always", cache=True)
-def _walk(cum, m, row, u):
-    """First j with u < cum[m, row, j]; cum holds 2.0 from the last positive entry on."""
+def _walk(cum, m, row, u, branchless):
+    """First j with u < cum[m, row, j] (cum is nondecreasing, 2.0 from the last positive entry on).
+
+    For few states the count of entries <= u is taken without branches (the same j).
+    """
+    mu = np.uintp(m)  # unsigned indices skip numba's negative-index wraparound
+    ru = np.uintp(row)
+    if branchless:
+        j = 0
+        for x in range(cum.shape[2]):
+            j += u >= cum[mu, ru, x]
+        return j
     j = 0
-    while u >= cum[m, row, j]:
+    while u >= cum[mu, ru, j]:
         j += 1
     return j
 
 
 @numba.njit(cache=True)
 def _poisson_inv(lam, u):
-    """Poisson(lam) by inversion with one uniform (lam <= POISSON_PIECE)."""
+    """Poisson(lam) by inversion with one uniform (lam <= POISSON_PIECE).
+
+    The count is the first n with u < F(n). As exp(-lam) >= 1 - lam, u < 1 - lam
+    already means n = 0, and the exponential is needed only otherwise.
+    """
+    if u < 1.0 - lam:
+        return 0
     p = math.exp(-lam)
     f = p
     n = 0
@@ -92,13 +113,17 @@ def _poisson_inv(lam, u):
 
 
 @numba.njit(cache=True)
-def _poisson(lam, k_ind, cycle, e, n_ev):
+def _poisson(lam, u_first, k_ind, cycle, e, n_ev):
+    """Poisson(lam): one uniform per piece of mean <= POISSON_PIECE (index e + n_ev * piece).
+
+    ``u_first`` is the uniform of piece 0, ``uniform(k_ind, cycle, KIND_EVENT_COUNT, e)``.
+    """
     if lam <= POISSON_PIECE:
-        return _poisson_inv(lam, uniform(k_ind, cycle, KIND_EVENT_COUNT, e))
+        return _poisson_inv(lam, u_first)
     pieces = int(math.ceil(lam / POISSON_PIECE))
     part = lam / pieces
-    n = 0
-    for q in range(pieces):
+    n = _poisson_inv(part, u_first)
+    for q in range(1, pieces):
         n += _poisson_inv(part, uniform(k_ind, cycle, KIND_EVENT_COUNT, e + n_ev * q))
     return n
 
@@ -152,6 +177,7 @@ def _gamma_draw(k_ind, shape, base):
 
 @numba.njit(cache=True)
 def _beta_draw(k_ind, a, b):
+    """Beta(a, b) as X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b) (index bases 0 and 2**21)."""
     x = _gamma_draw(k_ind, a, 0)
     y = _gamma_draw(k_ind, b, 1 << 21)
     if x + y <= 0.0:
@@ -160,16 +186,16 @@ def _beta_draw(k_ind, a, b):
 
 
 # ---------------------------------------------------------------------------
-# Per-sample tables
+# Per-sample tables and per-individual bookkeeping
 # ---------------------------------------------------------------------------
 
 
 @numba.njit(cache=True)
 def _cum_rows(P, out):
     """Cumulative rows of P[m, i, :]; entries from the last positive one on are 2.0."""
-    nP, S = P.shape[0], P.shape[1]
+    nP, n_rows, S = P.shape[0], P.shape[1], P.shape[2]
     for m in range(nP):
-        for i in range(S):
+        for i in range(n_rows):
             last = S - 1
             for j in range(S - 1, -1, -1):
                 if P[m, i, j] > 0.0:
@@ -183,9 +209,13 @@ def _cum_rows(P, out):
 
 @numba.njit(cache=True)
 def _point_table(V, V_map, W, out):
-    """out[s, p, x, 2r + d]: weight of being in x at point p (a_{p+1} V_{p+1} + b_p V_p)."""
+    """out[s, p, x, 2r + d] = a_{p+1} V_{p+1}[x, r] + b_p V_p[x, r]: the reward of being in x at point p.
+
+    The last axis is padded with zeros to a multiple of 4 (see _path_rewards).
+    """
     n_strat, T = V_map.shape[0], V_map.shape[1]
     S, R = V.shape[1], V.shape[2]
+    out[:] = 0.0
     for s in range(n_strat):
         for p in range(T + 1):
             for x in range(S):
@@ -197,6 +227,44 @@ def _point_table(V, V_map, W, out):
                         if p >= 1:
                             v += W[d, 1, r, p - 1] * V[V_map[s, p - 1], x, r]
                         out[s, p, x, 2 * r + d] = v
+
+
+@numba.njit(inline="always", cache=True)
+def _path_rewards(path, G, has_tr, TRs, TR_map, W, R, tot):
+    """tot[s, q] = sum over points of G[s, p, path[s, p], q] (+ weighted transition rewards).
+
+    Point rewards are summed over p = 0..T in order, four reward columns at a
+    time (independent chains); transition rewards c_k TR_k[path[k-1], path[k]]
+    are summed separately over k = 1..T and then added. This fixed association
+    is the definition of an individual's total (docs/microsim-kernel.md).
+    """
+    n_strat, T1, R4 = G.shape[0], G.shape[1], G.shape[3]
+    for s in range(n_strat):
+        for q in range(0, R4, 4):
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            a3 = 0.0
+            for p in range(T1):
+                x = np.uintp(path[s, p])  # unsigned indices skip numba's negative-index wraparound
+                a0 += G[s, p, x, q]
+                a1 += G[s, p, x, q + 1]
+                a2 += G[s, p, x, q + 2]
+                a3 += G[s, p, x, q + 3]
+            tot[s, q] = a0
+            tot[s, q + 1] = a1
+            tot[s, q + 2] = a2
+            tot[s, q + 3] = a3
+        if has_tr:
+            for r in range(R):
+                c0 = 0.0
+                c1 = 0.0
+                for k in range(1, T1):
+                    tr = TRs[TR_map[s, k - 1], path[s, k - 1], path[s, k], r]
+                    c0 += W[0, 2, r, k - 1] * tr
+                    c1 += W[1, 2, r, k - 1] * tr
+                tot[s, 2 * r] += c0
+                tot[s, 2 * r + 1] += c1
 
 
 @numba.njit(inline="always", cache=True)
@@ -214,16 +282,17 @@ def _book_individual(tot, acc, R):
                 fx_add(acc, pos + 4, dv * dv * _SQ_SCALE)
 
 
-@numba.njit(cache=True)
-def _start_states(st, k_ind, i, start_state, scum):
+@numba.njit(inline="always", cache=True)
+def _start_states(path, k_ind, i, start_state, scum):
+    """path[s, 0] for every strategy: the given state, or one shared uniform walked per strategy."""
     if start_state.shape[0] > 0:
         x0 = start_state[i]
-        for s in range(st.shape[0]):
-            st[s] = x0
+        for s in range(path.shape[0]):
+            path[s, 0] = x0
     else:
         u0 = uniform(k_ind, 0, KIND_START, 0)
-        for s in range(st.shape[0]):
-            st[s] = _walk(scum, 0, s, u0)
+        for s in range(path.shape[0]):
+            path[s, 0] = _walk(scum, 0, s, u0, False)
 
 
 # ---------------------------------------------------------------------------
@@ -233,51 +302,50 @@ def _start_states(st, k_ind, i, start_state, scum):
 
 @numba.njit(cache=True)
 def _block_plain(i0, i1, k_samp, ind_offset, Pc, P_map, G, scum, start_state, tconst,
-                 has_tr, TRs, TR_map, W, acc):
-    """Fast path: no covariates, events, engagement or per-cycle output."""
+                 has_tr, TRs, TR_map, W, R, acc):
+    """Fast path (no covariates, events, engagement or per-cycle output).
+
+    Phase 1 walks every strategy through the cycles on the shared uniforms,
+    strategies inner so their dependency chains interleave; phase 2 sums the
+    rewards along the stored path.
+    """
     n_strat, T = P_map.shape[0], P_map.shape[1]
-    R2 = G.shape[3]
-    R = R2 // 2
-    st = np.empty(n_strat, np.int64)
-    tot = np.empty((n_strat, R2))
+    branchless = Pc.shape[2] <= _BRANCHLESS_MAX_S
+    path = np.empty((n_strat, T + 1), np.int64)
+    tot = np.empty((n_strat, G.shape[3]))
     for i in range(i0, i1):
         k_ind = individual_key(k_samp, ind_offset + i)
-        _start_states(st, k_ind, i, start_state, scum)
-        for s in range(n_strat):
-            for q in range(R2):
-                tot[s, q] = G[s, 0, st[s], q]
+        _start_states(path, k_ind, i, start_state, scum)
         for k in range(1, T + 1):
             u = bits_to_uniform(draw_bits(k_ind, tconst[k]))
             for s in range(n_strat):
-                cur = st[s]
-                j = _walk(Pc, P_map[s, k - 1], cur, u)
-                st[s] = j
-                for q in range(R2):
-                    tot[s, q] += G[s, k, j, q]
-                if has_tr:
-                    mt = TR_map[s, k - 1]
-                    for r in range(R):
-                        tr = TRs[mt, cur, j, r]
-                        tot[s, 2 * r] += W[0, 2, r, k - 1] * tr
-                        tot[s, 2 * r + 1] += W[1, 2, r, k - 1] * tr
+                path[s, k] = _walk(Pc, P_map[s, k - 1], path[s, k - 1], u, branchless)
+        _path_rewards(path, G, has_tr, TRs, TR_map, W, R, tot)
         _book_individual(tot, acc, R)
 
 
 @numba.njit(cache=True)
-def _cov_row_draw(P, m, cur, x_i, cnt_s, tis_s, betas, gammas, tis_tr, comp, u, prow, Pc):
-    """Draw the move from `cur` with the individual's hazard ratios; see docs/microsim-kernel.md."""
+def _cov_row_draw(P, m, cur, X, i, cnt, s, tis_s, betas, gammas, tis_tr, comp, u, prow, Pc, branchless):
+    """Draw the move from `cur` with the individual's hazard ratios; see docs/microsim-kernel.md.
+
+    p'_j = 1 - (1 - p_j)**HR_j with HR_j = exp(beta.x + gamma.counters) * tis[time in state];
+    the complement column comp absorbs the difference (if the other entries sum
+    above 1 they are scaled to 1 and the complement gets 0); comp = -1
+    renormalises the row. When every HR_j is exactly 1 the stored row is used
+    unchanged, so an individual without effects moves exactly as on the fast path.
+    """
     S = P.shape[1]
-    A = x_i.shape[0]
-    K = cnt_s.shape[0]
+    A = X.shape[1]
+    K = cnt.shape[1]
     L = tis_tr.shape[2]
     ti = tis_s if tis_s < L - 1 else L - 1
     modified = False
     for j in range(S):
         lin = 0.0
         for a in range(A):
-            lin += betas[cur, j, a] * x_i[a]
+            lin += betas[cur, j, a] * X[i, a]
         for c in range(K):
-            lin += gammas[cur, j, c] * cnt_s[c]
+            lin += gammas[cur, j, c] * cnt[s, c]
         mult = tis_tr[cur, j, ti]
         p = P[m, cur, j]
         if mult != 1.0:
@@ -287,13 +355,11 @@ def _cov_row_draw(P, m, cur, x_i, cnt_s, tis_s, betas, gammas, tis_tr, comp, u, 
             hr = math.exp(lin)
             if hr == 0.0 or p <= 0.0:
                 p = 0.0
-            elif p >= 1.0:
-                p = 1.0
-            else:
+            elif p < 1.0:
                 p = -math.expm1(hr * math.log1p(-p))
         prow[j] = p
     if not modified:
-        return _walk(Pc, m, cur, u)
+        return _walk(Pc, m, cur, u, branchless)
     if comp >= 0:
         off = 0.0
         for j in range(S):
@@ -332,20 +398,42 @@ def _block_general(
     has_eng, eng_on, eng_sessions, eng_drop, eng_ab, eng_propensity, eng_eligible, eng_cps, eng_cpp, eng_mode,
     acc, evc, p_occ, p_cr, p_ce, traj,
 ):
-    """General path: covariates, counters, events, engagement, per-cycle output, trajectories."""
+    """General path: covariates, counters, events, engagement, per-cycle output, trajectories.
+
+    Steps of cycle k for each strategy (docs/microsim-kernel.md): 1. the drawn
+    move; 2. engagement (dropout, sessions attended, dose); 3. event counts from
+    the state at point k-1 and the counters at its start, then event-driven
+    moves; 4. new state, time in state, counters; 5. event and engagement
+    rewards (weight c_k) into `extra`. Point and transition rewards come from
+    the path as on the fast path, and `extra` is added last.
+    """
     n_strat, T = P_map.shape[0], P_map.shape[1]
     S = P.shape[1]
-    R2 = G.shape[3]
-    R = R2 // 2
+    R = Vs.shape[2]
     E = ev_kind.shape[0]
     K = ev_counter.shape[1]
+    branchless = S <= _BRANCHLESS_MAX_S
     keep = t_keep >= 0
     n_traj = traj.shape[0] if sm == 0 else 0
-    st = np.empty(n_strat, np.int64)
+    path = np.empty((n_strat, T + 1), np.int64)
     tis = np.zeros(n_strat, np.int64)
     cnt = np.zeros((n_strat, K))
-    tot = np.empty((n_strat, R2))
+    tot = np.empty((n_strat, G.shape[3]))
+    extra = np.zeros((n_strat, 2 * R))
     nev = np.zeros(E, np.int64)
+    ue = np.zeros(E)
+    ev_hr = np.ones((n_strat, E))  # exp(beta.x + gamma.counters) per strategy and event type
+    egam = np.empty((E, K, _POW_MAX + 1))  # exp(gamma * d): the factor of d more counts
+    for e in range(E):
+        for c in range(K):
+            for d in range(_POW_MAX + 1):
+                egam[e, c, d] = math.exp(evg[e, c] * d)
+    occurred = np.zeros(E, np.int64)  # event types with a count this cycle
+    dcnt = np.zeros(K)  # counter increments of this cycle
+    econst = np.empty((T + 1, E), np.uint64)
+    for k in range(T + 1):
+        for e in range(E):
+            econst[k, e] = counter_constant(k, KIND_EVENT_COUNT, e)
     prow = np.empty(S)
     prop = np.zeros(n_strat)
     enrolled = np.zeros(n_strat, np.bool_)
@@ -353,17 +441,15 @@ def _block_general(
     cum_off = np.zeros(n_strat)
     for i in range(i0, i1):
         k_ind = individual_key(k_samp, ind_offset + i)
-        _start_states(st, k_ind, i, start_state, scum)
+        _start_states(path, k_ind, i, start_state, scum)
         for s in range(n_strat):
             tis[s] = 0
             for c in range(K):
                 cnt[s, c] = 0.0
-            for q in range(R2):
-                tot[s, q] = G[s, 0, st[s], q]
+            for q in range(2 * R):
+                extra[s, q] = 0.0
             if keep:
-                p_occ[t_keep, s, 0, st[s]] += 1
-            if i < n_traj:
-                traj[i, s, 0] = st[s]
+                p_occ[t_keep, s, 0, path[s, 0]] += 1
         if has_eng:
             for s in range(n_strat):
                 enrolled[s] = eng_on[s]
@@ -375,19 +461,37 @@ def _block_general(
                     prop[s] = eng_propensity[i]
                 else:
                     prop[s] = _beta_draw(k_ind, eng_ab[s, 0], eng_ab[s, 1])
-        x_i = X[i]
+        if has_evcov:
+            for e in range(E):
+                lx = 0.0
+                for a in range(X.shape[1]):
+                    lx += evb[e, a] * X[i, a]
+                hx = math.exp(lx) if lx != 0.0 else 1.0
+                for s in range(n_strat):
+                    ev_hr[s, e] = hx
         for k in range(1, T + 1):
             u = bits_to_uniform(draw_bits(k_ind, tconst[k]))
+            if has_events:
+                for e in range(E):
+                    ue[e] = bits_to_uniform(draw_bits(k_ind, econst[k, e]))
             for s in range(n_strat):
-                cur = st[s]
+                cur = path[s, k - 1]
                 m = P_map[s, k - 1]
-                # 1. the drawn transition
+                # 1. the drawn move
                 if has_trcov and row_cov[cur]:
-                    j = _cov_row_draw(P, m, cur, x_i, cnt[s], tis[s], betas, gammas, tis_tr,
-                                      comp_col[cur], u, prow, Pc)
+                    j = _cov_row_draw(P, m, cur, X, i, cnt, s, tis[s], betas, gammas, tis_tr,
+                                      comp_col[cur], u, prow, Pc, branchless)
                 else:
-                    j = _walk(Pc, m, cur, u)
-                # 2. treatment engagement (dropout, then sessions attended)
+                    # _walk, written out: an array handed to a helper inside this loop costs reference counting
+                    j = 0
+                    mu, cu = np.uintp(m), np.uintp(cur)
+                    if branchless:
+                        for x in range(S):
+                            j += u >= Pc[mu, cu, x]
+                    else:
+                        while u >= Pc[mu, cu, j]:
+                            j += 1
+                # 2. treatment engagement: dropout, then sessions attended; dose
                 attended = 0.0
                 place = False
                 dose = 0.0
@@ -409,7 +513,8 @@ def _block_general(
                             cum_att[s] += attended
                     if cum_off[s] > 0.0:
                         dose = cum_att[s] / cum_off[s]
-                # 3. events (rates by the state at the start of the cycle)
+                # 3. events, by the state at point k-1 and the counters at the start of the cycle
+                n_occ = 0
                 if has_events:
                     me = ev_map[s, k - 1]
                     for e in range(E):
@@ -421,24 +526,23 @@ def _block_general(
                                 rr = 1.0 - (1.0 - rr) * dose
                             lam = rate * rr
                             if has_evcov:
-                                lin = 0.0
-                                for a in range(x_i.shape[0]):
-                                    lin += evb[e, a] * x_i[a]
-                                for c in range(K):
-                                    lin += evg[e, c] * cnt[s, c]
-                                if lin != 0.0:
-                                    lam *= math.exp(lin)
+                                lam *= ev_hr[s, e]
                             if lam > 0.0:
                                 if ev_kind[e] == 0:
-                                    n = _poisson(lam, k_ind, k, e, E)
-                                elif uniform(k_ind, k, KIND_EVENT_COUNT, e) < -math.expm1(-lam):
-                                    n = 1
+                                    if ue[e] >= 1.0 - lam:  # else no occurrence (see _poisson_inv)
+                                        n = _poisson(lam, ue[e], k_ind, k, e, E)
+                                elif ue[e] < lam - 0.5 * lam * lam or (ue[e] < lam and ue[e] < -math.expm1(-lam)):
+                                    n = 1  # 1 - exp(-lam) lies in [lam - lam^2/2, lam]
                         nev[e] = n
-                    # event-driven moves: lowest event index wins; kept destinations (death) win over all
+                        if n > 0:
+                            occurred[n_occ] = e
+                            n_occ += 1
+                    # event-driven moves: the lowest event index wins; kept destinations (death) beat them all
                     if ev_move_keep[j] == 0:
-                        for e in range(E):
+                        for o in range(n_occ):
+                            e = occurred[o]
                             dest = ev_move_state[e]
-                            if dest >= 0 and nev[e] > 0:
+                            if dest >= 0:
                                 pm = evmp[e]
                                 if pm >= 1.0:
                                     hit = True
@@ -450,63 +554,65 @@ def _block_general(
                                     j = dest
                                     break
                 # 4. the new state, time in state, counters
-                st[s] = j
+                path[s, k] = j
                 if j == cur:
                     tis[s] += 1
                 else:
                     tis[s] = 0
-                if has_events:
-                    for e in range(E):
-                        if nev[e] > 0:
-                            for c in range(K):
-                                cnt[s, c] += nev[e] * ev_counter[e, c]
-                if has_trcount:
+                if n_occ > 0 or has_trcount:
                     for c in range(K):
-                        cnt[s, c] += tr_counter[cur, j, c]
-                # 5. rewards: state points, transition, events, engagement (this order)
-                for q in range(R2):
-                    tot[s, q] += G[s, k, j, q]
-                if has_tr:
-                    mt = TR_map[s, k - 1]
+                        dcnt[c] = 0.0
+                    for o in range(n_occ):
+                        e = occurred[o]
+                        evc[s, e] += nev[e]
+                        for c in range(K):
+                            dcnt[c] += nev[e] * ev_counter[e, c]
+                    if has_trcount:
+                        for c in range(K):
+                            dcnt[c] += tr_counter[cur, j, c]
+                    # the event rate ratios exp(gamma[e, c] * count) follow the counters multiplicatively,
+                    # by exp(gamma * d) for a step of d (tabulated for whole steps up to _POW_MAX)
+                    for c in range(K):
+                        d = dcnt[c]
+                        if d != 0.0:
+                            cnt[s, c] += d
+                            if has_evcov:
+                                di = int(d) if (d == math.floor(d) and 0.0 < d <= _POW_MAX) else -1
+                                for e in range(E):
+                                    g = evg[e, c]
+                                    if g != 0.0:
+                                        ev_hr[s, e] *= egam[e, c, di] if di > 0 else math.exp(g * d)
+                # 5. event and engagement rewards of cycle k, weight c_k
+                if n_occ > 0 or place or keep:
                     for r in range(R):
-                        tr = TRs[mt, cur, j, r]
-                        tot[s, 2 * r] += W[0, 2, r, k - 1] * tr
-                        tot[s, 2 * r + 1] += W[1, 2, r, k - 1] * tr
-                if has_events:
-                    for e in range(E):
-                        if nev[e] > 0:
-                            evc[s, e] += nev[e]
-                            for r in range(R):
-                                amt = nev[e] * evw[e, r]
-                                tot[s, 2 * r] += W[0, 2, r, k - 1] * amt
-                                tot[s, 2 * r + 1] += W[1, 2, r, k - 1] * amt
-                if place:
-                    for r in range(R):
-                        amt = attended * eng_cps[s, r] + eng_cpp[s, r]
-                        tot[s, 2 * r] += W[0, 2, r, k - 1] * amt
-                        tot[s, 2 * r + 1] += W[1, 2, r, k - 1] * amt
-                # 6. per-cycle output
+                        amt = 0.0
+                        for o in range(n_occ):
+                            amt += nev[occurred[o]] * evw[occurred[o], r]
+                        if place:
+                            amt += attended * eng_cps[s, r] + eng_cpp[s, r]
+                        if amt != 0.0:
+                            extra[s, 2 * r] += W[0, 2, r, k - 1] * amt
+                            extra[s, 2 * r + 1] += W[1, 2, r, k - 1] * amt
+                        # 6. per-cycle output (discounted), kept samples only
+                        if keep:
+                            mv = V_map[s, k - 1]
+                            cyc = W[0, 0, r, k - 1] * Vs[mv, cur, r] + W[0, 1, r, k - 1] * Vs[mv, j, r]
+                            cyc += W[0, 2, r, k - 1] * (amt + TRs[TR_map[s, k - 1], cur, j, r])
+                            fl = math.floor(cyc)
+                            p_cr[t_keep, s, k - 1, r, 0] += np.int64(fl)
+                            p_cr[t_keep, s, k - 1, r, 1] += np.int64((cyc - fl) * FX_SCALE + 0.5)
                 if keep:
                     p_occ[t_keep, s, k, j] += 1
-                    mv = V_map[s, k - 1]
-                    mt = TR_map[s, k - 1]
-                    for r in range(R):
-                        extra = 0.0
-                        if has_tr:
-                            extra += TRs[mt, cur, j, r]
-                        if has_events:
-                            for e in range(E):
-                                extra += nev[e] * evw[e, r]
-                        if place:
-                            extra += attended * eng_cps[s, r] + eng_cpp[s, r]
-                        cyc = (W[0, 0, r, k - 1] * Vs[mv, cur, r] + W[0, 1, r, k - 1] * Vs[mv, j, r]
-                               + W[0, 2, r, k - 1] * extra)
-                        fx_add(p_cr[t_keep, s, k - 1, r], 0, cyc)
-                    if has_events:
-                        for e in range(E):
-                            p_ce[t_keep, s, k - 1, e] += nev[e]
-                if i < n_traj:
-                    traj[i, s, k] = j
+                    for o in range(n_occ):
+                        p_ce[t_keep, s, k - 1, occurred[o]] += nev[occurred[o]]
+        if i < n_traj:
+            for s in range(n_strat):
+                for k in range(T + 1):
+                    traj[i, s, k] = path[s, k]
+        _path_rewards(path, G, has_tr, TRs, TR_map, W, R, tot)
+        for s in range(n_strat):
+            for q in range(2 * R):
+                tot[s, q] += extra[s, q]
         _book_individual(tot, acc, R)
 
 
@@ -525,33 +631,26 @@ def _kernel(
     eng_cost_per_session, eng_cost_per_place, eng_mode,
     seed, sample_offset, ind_offset, block_size,
     has_tr, has_trcov, has_trcount, has_events, has_evcov, has_eng,
-    out_acc, out_ev, out_occ, out_cr, out_ce, out_traj,
+    tconst, part_acc, part_ev, p_occ, p_cr, p_ce, out_traj,
 ):
-    n_samp = out_acc.shape[0]
-    n_ind = X.shape[0]
-    n_strat, T = P_map.shape[0], P_map.shape[1]
-    nP, S = P_mats.shape[1], P_mats.shape[2]
-    R = V_mats.shape[3]
-    E = ev_kind.shape[0]
-    n_keep = out_occ.shape[0]
-    n_blocks = (n_ind + block_size - 1) // block_size
-    n_tasks = n_samp * n_blocks
-    n_acc = out_acc.shape[1]
+    """Simulate every (sample, block of individuals) task in parallel into per-task partial outputs.
+
+    Task t = sm * n_blocks + b covers individuals [b * block_size, ...) of local
+    sample sm; part_acc[t], part_ev[t] (and p_occ[t], p_cr[t], p_ce[t] for the
+    first n_keep samples) receive its exact integer partial sums, which the
+    caller adds up (integer addition: the order does not matter).
+    """
+    n_tasks = part_acc.shape[0]
+    n_blocks = (X.shape[0] + block_size - 1) // block_size
+    n_keep = p_occ.shape[0] // n_blocks
     general = has_trcov or has_events or has_eng
-
-    part_acc = np.zeros((n_tasks, n_acc), np.int64)
-    part_ev = np.zeros((n_tasks, n_strat, E), np.int64)
-    n_kt = n_keep * n_blocks
-    p_occ = np.zeros((n_kt, n_strat, T + 1, S), np.int64)
-    p_cr = np.zeros((n_kt, n_strat, T, R, 2), np.int64)
-    p_ce = np.zeros((n_kt, n_strat, T, E), np.int64)
-
     k_seed = seed_key(seed)
-    tconst = np.empty(T + 1, np.uint64)
-    for k in range(T + 1):
-        tconst[k] = counter_constant(k, KIND_TRANSITION, 0)
-
-    for t in prange(n_tasks):
+    for tt in prange(n_tasks):
+        t = np.int64(tt)
+        n_ind = X.shape[0]
+        n_strat, T = P_map.shape[0], P_map.shape[1]
+        nP, S = P_mats.shape[1], P_mats.shape[2]
+        R = V_mats.shape[3]
         sm = t // n_blocks
         b = t - sm * n_blocks
         i0 = b * block_size
@@ -562,17 +661,18 @@ def _kernel(
         Pc = np.empty((nP, S, S))
         _cum_rows(P, Pc)
         isp = sm if start_probs.shape[0] > 1 else 0
-        sp = start_probs[isp]
         scum = np.empty((1, n_strat, S))
-        _cum_rows(sp.reshape((1, n_strat, S)), scum)
+        _cum_rows(start_probs[isp:isp + 1], scum)
         iv = sm if V_mats.shape[0] > 1 else 0
         Vs = V_mats[iv]
-        G = np.empty((n_strat, T + 1, S, 2 * R))
+        G = np.empty((n_strat, T + 1, S, ((2 * R + 3) // 4) * 4))
         _point_table(Vs, V_map, W, G)
         itr = sm if TR_mats.shape[0] > 1 else 0
         TRs = TR_mats[itr]
-        t_keep = t if sm < n_keep else -1
-        if general or t_keep >= 0 or (sm == 0 and out_traj.shape[0] > 0 and i0 < out_traj.shape[0]):
+        t_keep = np.int64(-1)
+        if sm < n_keep:
+            t_keep = t
+        if general or t_keep >= 0 or (sm == 0 and i0 < out_traj.shape[0]):
             bt = sm if beta_tr.shape[0] > 1 else 0
             gt = sm if gamma_tr.shape[0] > 1 else 0
             er = sm if ev_rate.shape[0] > 1 else 0
@@ -597,33 +697,10 @@ def _kernel(
             )
         else:
             _block_plain(i0, i1, k_samp, ind_offset, Pc, P_map, G, scum, start_state, tconst,
-                         has_tr, TRs, TR_map, W, part_acc[t])
+                         has_tr, TRs, TR_map, W, R, part_acc[t])
         normalise(part_acc[t])
         if t_keep >= 0:
             normalise(p_cr[t_keep].reshape(-1))
-
-    # exact (integer) reduction of the blocks
-    for t in range(n_tasks):
-        sm = t // n_blocks
-        for q in range(n_acc):
-            out_acc[sm, q] += part_acc[t, q]
-        for s in range(n_strat):
-            for e in range(E):
-                out_ev[sm, s, e] += part_ev[t, s, e]
-    normalise(out_acc.reshape(-1))
-    for t in range(n_kt):
-        sm = t // n_blocks
-        for s in range(n_strat):
-            for k in range(T + 1):
-                for x in range(S):
-                    out_occ[sm, s, k, x] += p_occ[t, s, k, x]
-            for k in range(T):
-                for r in range(R):
-                    out_cr[sm, s, k, r, 0] += p_cr[t, s, k, r, 0]
-                    out_cr[sm, s, k, r, 1] += p_cr[t, s, k, r, 1]
-                for e in range(E):
-                    out_ce[sm, s, k, e] += p_ce[t, s, k, e]
-    normalise(out_cr.reshape(-1))
 
 
 # ---------------------------------------------------------------------------
@@ -631,33 +708,51 @@ def _kernel(
 # ---------------------------------------------------------------------------
 
 
+@numba.njit(cache=True)
+def _transition_constants(T):
+    """counter_constant(k, KIND_TRANSITION, 0) for k = 0..T (the per-cycle part of a transition draw)."""
+    out = np.empty(T + 1, np.uint64)
+    for k in range(T + 1):
+        out[k] = counter_constant(k, KIND_TRANSITION, 0)
+    return out
+
+
 def _fail(name: str, what: str, got: object) -> None:
     raise ValueError(f"The '{name}' array must {what}. Got {got}.")
 
 
-def _as(name: str, a: object, dtype: type, shape: tuple, n_samp: int | None = None) -> np.ndarray:
-    """C-contiguous copy-free view of `a` with the given dtype and shape.
+def _as(name: str, a: object, dtype: type, shape: tuple, n_samp: int | None = None, *, default: object = None,
+        lo: float | None = None, hi: float | None = None) -> np.ndarray:
+    """C-contiguous array of the given dtype and shape, checked; `default` when `a` is None.
 
-    `shape` entries: an int (exact), None (anything); a leading "samples" entry
-    accepts 1 or n_samp.
+    `shape` entries: an int (exact), None (any), or "samples" (1 or n_samp).
+    Float arrays must be finite and, with `lo`/`hi`, inside [lo, hi].
     """
-    arr = np.asarray(a)
+    arr = np.asarray(default if a is None else a)
     if dtype is np.float64 and not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
         _fail(name, "hold numbers", f"dtype {arr.dtype}")
     if dtype is np.int64 and not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_):
         _fail(name, "hold integers", f"dtype {arr.dtype}")
     arr = np.ascontiguousarray(arr, dtype=dtype)
-    want = []
-    for q, n in enumerate(shape):
-        want.append("1 or n_samples" if n == "samples" else ("any" if n is None else str(n)))
+    want = ", ".join("1 or n_samples" if n == "samples" else ("any" if n is None else str(n)) for n in shape)
     if arr.ndim != len(shape):
-        _fail(name, f"have {len(shape)} dimensions ({', '.join(want)})", f"shape {arr.shape}")
+        _fail(name, f"have {len(shape)} dimensions ({want})", f"shape {arr.shape}")
     for q, n in enumerate(shape):
         if n == "samples":
             if n_samp is not None and arr.shape[q] not in (1, n_samp):
                 _fail(name, f"have 1 or n_samples = {n_samp} entries on axis {q}", f"shape {arr.shape}")
         elif n is not None and arr.shape[q] != n:
-            _fail(name, f"have shape ({', '.join(want)})", f"shape {arr.shape}")
+            _fail(name, f"have shape ({want})", f"shape {arr.shape}")
+    if dtype is np.float64:
+        bad = ~np.isfinite(arr)
+        if lo is not None:
+            bad |= arr < lo
+        if hi is not None:
+            bad |= arr > hi
+        if bad.any():
+            where = tuple(int(x) for x in np.argwhere(bad)[0])
+            rng_txt = "" if lo is None and hi is None else f" in [{lo}, {'inf' if hi is None else hi}]"
+            _fail(name, f"hold finite numbers{rng_txt}", f"{arr[where]} at {where}")
     return arr
 
 
@@ -665,12 +760,6 @@ def _check_index(name: str, a: np.ndarray, n: int) -> None:
     if a.size and (a.min() < 0 or a.max() >= n):
         bad = np.argwhere((a < 0) | (a >= n))[0]
         _fail(name, f"hold indices in [0, {n})", f"{a[tuple(bad)]} at {tuple(int(b) for b in bad)}")
-
-
-def _check_finite(name: str, a: np.ndarray) -> None:
-    if not np.all(np.isfinite(a)):
-        bad = np.argwhere(~np.isfinite(a))[0]
-        _fail(name, "hold finite numbers", f"{a[tuple(bad)]} at {tuple(int(b) for b in bad)}")
 
 
 def _check_probs(name: str, a: np.ndarray, row_axis_name: str = "row") -> None:
@@ -718,7 +807,6 @@ class MicrosimResult:
     seed: int
     sample_offset: int = 0
     ind_offset: int = 0
-    extra: dict = field(default_factory=dict)
 
     @property
     def out_sum(self) -> np.ndarray:
@@ -879,109 +967,83 @@ def simulate(
     _check_probs("P_mats", P_mats)
     _check_index("P_map", P_map, P_mats.shape[1])
     V_mats = _as("V_mats", V_mats, np.float64, (smp, None, S, R), n_samp)
-    _check_finite("V_mats", V_mats)
     V_map = _as("V_map", V_map, np.int64, (n_strat, T))
     _check_index("V_map", V_map, V_mats.shape[1])
     W = _as("W", W, np.float64, (2, 3, R, T))
-    _check_finite("W", W)
-
+    state0 = np.zeros((1, n_strat, S))
+    state0[..., 0] = 1.0
     if start_state is not None:
         start_state = _as("start_state", start_state, np.int64, (n_ind,))
         _check_index("start_state", start_state, S)
-        start_probs = np.zeros((1, n_strat, S))
-        start_probs[..., 0] = 1.0
+        start_probs = state0
     else:
         start_state = np.zeros(0, np.int64)
-        if start_probs is None:
-            start_probs = np.zeros((1, n_strat, S))
-            start_probs[..., 0] = 1.0
-        start_probs = _as("start_probs", start_probs, np.float64, (smp, n_strat, S), n_samp)
+        start_probs = _as("start_probs", start_probs, np.float64, (smp, n_strat, S), n_samp, default=state0)
         _check_probs("start_probs", start_probs)
-
-    if TR_mats is None:
-        TR_mats = np.zeros((1, 1, S, S, R))
-        TR_map = np.zeros((n_strat, T), np.int64)
-    TR_mats = _as("TR_mats", TR_mats, np.float64, (smp, None, S, S, R), n_samp)
-    _check_finite("TR_mats", TR_mats)
-    TR_map = _as("TR_map", np.zeros((n_strat, T), np.int64) if TR_map is None else TR_map, np.int64, (n_strat, T))
+    zmap = np.zeros((n_strat, T), np.int64)
+    TR_mats = _as("TR_mats", TR_mats, np.float64, (smp, None, S, S, R), n_samp, default=np.zeros((1, 1, S, S, R)))
+    TR_map = _as("TR_map", TR_map, np.int64, (n_strat, T), default=zmap)
     _check_index("TR_map", TR_map, TR_mats.shape[1])
     has_tr = bool(np.any(TR_mats != 0.0) and np.any(W[:, 2] != 0.0))
 
-    # covariates on transitions
-    X = _as("X", np.zeros((n_ind, 0)) if X is None else X, np.float64, (n_ind, A))
-    _check_finite("X", X)
-    beta_tr = _as("beta_tr", np.zeros((1, S, S, A)) if beta_tr is None else beta_tr, np.float64, (smp, S, S, A), n_samp)
-    gamma_tr = _as("gamma_tr", np.zeros((1, S, S, K)) if gamma_tr is None else gamma_tr, np.float64,
-                   (smp, S, S, K), n_samp)
-    tis_tr = _as("tis_tr", np.ones((S, S, 1)) if tis_tr is None else tis_tr, np.float64, (S, S, None))
-    if tis_tr.shape[2] < 1 or np.any(tis_tr < 0) or not np.all(np.isfinite(tis_tr)):
-        _fail("tis_tr", "hold finite multipliers >= 0 with at least one time-in-state column", f"shape {tis_tr.shape}")
-    _check_finite("beta_tr", beta_tr)
-    _check_finite("gamma_tr", gamma_tr)
-    comp_col = _as("comp_col", np.arange(S) if comp_col is None else comp_col, np.int64, (S,))
+    # individuals and covariates on transitions
+    X = _as("X", X, np.float64, (n_ind, A), default=np.zeros((n_ind, 0)))
+    beta_tr = _as("beta_tr", beta_tr, np.float64, (smp, S, S, A), n_samp, default=np.zeros((1, S, S, A)))
+    gamma_tr = _as("gamma_tr", gamma_tr, np.float64, (smp, S, S, K), n_samp, default=np.zeros((1, S, S, K)))
+    tis_tr = _as("tis_tr", tis_tr, np.float64, (S, S, None), default=np.ones((S, S, 1)), lo=0.0)
+    if tis_tr.shape[2] < 1:
+        _fail("tis_tr", "have at least one time-in-state column", f"shape {tis_tr.shape}")
+    comp_col = _as("comp_col", comp_col, np.int64, (S,), default=np.arange(S))
     if np.any((comp_col < -1) | (comp_col >= S)):
         _fail("comp_col", f"hold a column in [0, {S}) or -1 for each row", comp_col.tolist())
-    row_cov = (np.any(beta_tr != 0.0, axis=(0, 2, 3)) | np.any(gamma_tr != 0.0, axis=(0, 2, 3))
-               | np.any(tis_tr != 1.0, axis=(1, 2)))
-    row_cov = np.ascontiguousarray(row_cov, dtype=np.bool_)
+    row_cov = np.ascontiguousarray(
+        np.any(beta_tr != 0.0, axis=(0, 2, 3)) | np.any(gamma_tr != 0.0, axis=(0, 2, 3))
+        | np.any(tis_tr != 1.0, axis=(1, 2)), dtype=np.bool_)
     has_trcov = bool(row_cov.any())
-    tr_counter = _as("tr_counter", np.zeros((S, S, K)) if tr_counter is None else tr_counter, np.float64, (S, S, K))
+    tr_counter = _as("tr_counter", tr_counter, np.float64, (S, S, K), default=np.zeros((S, S, K)))
     has_trcount = bool(np.any(tr_counter != 0.0))
 
     # events
-    ev_rate = _as("ev_rate", np.zeros((1, 1, S, 0)) if ev_rate is None else ev_rate, np.float64, (smp, None, S, E), n_samp)
-    if np.any(ev_rate < 0) or not np.all(np.isfinite(ev_rate)):
-        _fail("ev_rate", "hold finite rates >= 0", "a negative or non-finite rate")
-    ev_map = _as("ev_map", np.zeros((n_strat, T), np.int64) if ev_map is None else ev_map, np.int64, (n_strat, T))
+    ev_rate = _as("ev_rate", ev_rate, np.float64, (smp, None, S, E), n_samp, default=np.zeros((1, 1, S, 0)), lo=0.0)
+    ev_map = _as("ev_map", ev_map, np.int64, (n_strat, T), default=zmap)
     _check_index("ev_map", ev_map, ev_rate.shape[1])
-    ev_kind = _as("ev_kind", np.zeros(E, np.int64) if ev_kind is None else ev_kind, np.int64, (E,))
+    ev_kind = _as("ev_kind", ev_kind, np.int64, (E,), default=np.zeros(E, np.int64))
     if np.any((ev_kind != 0) & (ev_kind != 1)):
         _fail("ev_kind", "hold 0 (Poisson count) or 1 (Bernoulli) per event type", ev_kind.tolist())
-    ev_beta = _as("ev_beta", np.zeros((1, E, A)) if ev_beta is None else ev_beta, np.float64, (smp, E, A), n_samp)
-    ev_gamma = _as("ev_gamma", np.zeros((1, E, K)) if ev_gamma is None else ev_gamma, np.float64, (smp, E, K), n_samp)
-    _check_finite("ev_beta", ev_beta)
-    _check_finite("ev_gamma", ev_gamma)
-    ev_rr = _as("ev_rr", np.ones((1, n_strat, T, E)) if ev_rr is None else ev_rr, np.float64, (smp, n_strat, T, E), n_samp)
-    if np.any(ev_rr < 0) or not np.all(np.isfinite(ev_rr)):
-        _fail("ev_rr", "hold finite rate ratios >= 0", "a negative or non-finite ratio")
-    ev_reward = _as("ev_reward", np.zeros((1, E, R)) if ev_reward is None else ev_reward, np.float64, (smp, E, R), n_samp)
-    _check_finite("ev_reward", ev_reward)
-    ev_counter = _as("ev_counter", np.zeros((E, K)) if ev_counter is None else ev_counter, np.float64, (E, K))
-    ev_move_state = _as("ev_move_state", np.full(E, -1) if ev_move_state is None else ev_move_state, np.int64, (E,))
+    ev_beta = _as("ev_beta", ev_beta, np.float64, (smp, E, A), n_samp, default=np.zeros((1, E, A)))
+    ev_gamma = _as("ev_gamma", ev_gamma, np.float64, (smp, E, K), n_samp, default=np.zeros((1, E, K)))
+    ev_rr = _as("ev_rr", ev_rr, np.float64, (smp, n_strat, T, E), n_samp, default=np.ones((1, n_strat, T, E)), lo=0.0)
+    ev_reward = _as("ev_reward", ev_reward, np.float64, (smp, E, R), n_samp, default=np.zeros((1, E, R)))
+    ev_counter = _as("ev_counter", ev_counter, np.float64, (E, K), default=np.zeros((E, K)))
+    ev_move_state = _as("ev_move_state", ev_move_state, np.int64, (E,), default=np.full(E, -1))
     if np.any((ev_move_state < -1) | (ev_move_state >= S)):
         _fail("ev_move_state", f"hold a state in [0, {S}) or -1 per event type", ev_move_state.tolist())
-    ev_move_prob = _as("ev_move_prob", np.zeros((1, E)) if ev_move_prob is None else ev_move_prob, np.float64,
-                       (smp, E), n_samp)
-    if np.any((ev_move_prob < 0) | (ev_move_prob > 1)):
-        _fail("ev_move_prob", "hold probabilities in [0, 1]", "a value outside")
-    ev_move_keep = _as("ev_move_keep", np.zeros(S, np.int64) if ev_move_keep is None else ev_move_keep, np.int64, (S,))
+    ev_move_prob = _as("ev_move_prob", ev_move_prob, np.float64, (smp, E), n_samp, default=np.zeros((1, E)),
+                       lo=0.0, hi=1.0)
+    ev_move_keep = _as("ev_move_keep", ev_move_keep, np.int64, (S,), default=np.zeros(S, np.int64))
     has_events = bool(E > 0 and np.any(ev_rate > 0.0))
     has_evcov = bool(np.any(ev_beta != 0.0) or np.any(ev_gamma != 0.0))
 
     # treatment engagement
-    eng_sessions = _as("eng_sessions", np.zeros((n_strat, T)) if eng_sessions is None else eng_sessions, np.float64,
-                       (n_strat, T))
-    if np.any(eng_sessions < 0) or not np.all(np.isfinite(eng_sessions)):
-        _fail("eng_sessions", "hold finite session counts >= 0", "a negative or non-finite value")
+    eng_sessions = _as("eng_sessions", eng_sessions, np.float64, (n_strat, T), default=np.zeros((n_strat, T)), lo=0.0)
     eng_on = np.ascontiguousarray(np.any(eng_sessions > 0, axis=1), dtype=np.bool_)
     has_eng = bool(eng_on.any())
-    eng_dropout = _as("eng_dropout", np.zeros((1, n_strat)) if eng_dropout is None else eng_dropout, np.float64,
-                      (smp, n_strat), n_samp)
-    eng_ab = _as("eng_ab", np.ones((1, n_strat, 2)) if eng_ab is None else eng_ab, np.float64, (smp, n_strat, 2), n_samp)
-    if np.any(eng_ab <= 0) or np.any(eng_dropout < 0):
-        _fail("eng_ab", "hold Beta shapes > 0 (and eng_dropout hazards >= 0)", "a value out of range")
-    eng_propensity = _as("eng_propensity", np.zeros(0) if eng_propensity is None else eng_propensity, np.float64,
-                         (None,))
-    if eng_propensity.shape[0] not in (0, n_ind) or np.any((eng_propensity < 0) | (eng_propensity > 1)):
+    eng_dropout = _as("eng_dropout", eng_dropout, np.float64, (smp, n_strat), n_samp, default=np.zeros((1, n_strat)),
+                      lo=0.0)
+    eng_ab = _as("eng_ab", eng_ab, np.float64, (smp, n_strat, 2), n_samp, default=np.ones((1, n_strat, 2)), lo=1e-300)
+    eng_propensity = _as("eng_propensity", eng_propensity, np.float64, (None,), default=np.zeros(0), lo=0.0, hi=1.0)
+    if eng_propensity.shape[0] not in (0, n_ind):
         _fail("eng_propensity", f"hold one probability per individual ({n_ind})", f"shape {eng_propensity.shape}")
-    eng_eligible = _as("eng_eligible", np.ones(S, np.int64) if eng_eligible is None else eng_eligible, np.int64, (S,))
-    eng_cost_per_session = _as("eng_cost_per_session", np.zeros((1, n_strat, R)) if eng_cost_per_session is None
-                               else eng_cost_per_session, np.float64, (smp, n_strat, R), n_samp)
-    eng_cost_per_place = _as("eng_cost_per_place", np.zeros((1, n_strat, R)) if eng_cost_per_place is None
-                             else eng_cost_per_place, np.float64, (smp, n_strat, R), n_samp)
-    eng_mode = _as("eng_mode", np.zeros(n_strat, np.int64) if eng_mode is None else eng_mode, np.int64, (n_strat,))
+    eng_eligible = _as("eng_eligible", eng_eligible, np.int64, (S,), default=np.ones(S, np.int64))
+    eng_cost_per_session = _as("eng_cost_per_session", eng_cost_per_session, np.float64, (smp, n_strat, R), n_samp,
+                               default=np.zeros((1, n_strat, R)))
+    eng_cost_per_place = _as("eng_cost_per_place", eng_cost_per_place, np.float64, (smp, n_strat, R), n_samp,
+                             default=np.zeros((1, n_strat, R)))
+    eng_mode = _as("eng_mode", eng_mode, np.int64, (n_strat,), default=np.zeros(n_strat, np.int64))
     if np.any((eng_mode != 0) & (eng_mode != 1)):
         _fail("eng_mode", "hold 0 (intention to treat) or 1 (dose-scaled) per strategy", eng_mode.tolist())
+    if not 0 <= int(seed) < 2**64:
+        raise ValueError(f"The 'seed' setting must be an integer in [0, 2**64). Got {seed}.")
 
     n_keep = int(min(max(n_keep, 0), n_samp))
     n_traj = int(min(max(n_traj, 0), n_ind))
@@ -990,24 +1052,42 @@ def simulate(
         block_size = max(64, math.ceil(n_ind / nb))
     block_size = int(min(max(block_size, 1), MAX_BLOCK))
 
-    out_acc = np.zeros((n_samp, n_strat * R * 2 * _N_ACC), np.int64)
-    out_ev = np.zeros((n_samp, n_strat, E), np.int64)
-    out_occ = np.zeros((n_keep, n_strat, T + 1, S), np.int64)
-    out_cr = np.zeros((n_keep, n_strat, T, R, 2), np.int64)
-    out_ce = np.zeros((n_keep, n_strat, T, E), np.int64)
+    n_blocks = -(-n_ind // block_size)
+    n_tasks = n_samp * n_blocks
+    part_acc = np.zeros((n_tasks, n_strat * R * 2 * _N_ACC), np.int64)
+    part_ev = np.zeros((n_tasks, n_strat, E), np.int64)
+    p_occ = np.zeros((n_keep * n_blocks, n_strat, T + 1, S), np.int64)
+    p_cr = np.zeros((n_keep * n_blocks, n_strat, T, R, 2), np.int64)
+    p_ce = np.zeros((n_keep * n_blocks, n_strat, T, E), np.int64)
     out_traj = np.full((n_traj, n_strat, T + 1), -1, np.int64)
+    tconst = _transition_constants(T)
 
-    _kernel(
-        P_mats, P_map, V_mats, V_map, TR_mats, TR_map, W, start_probs, start_state,
-        X, beta_tr, gamma_tr, tis_tr, comp_col, row_cov, tr_counter,
-        ev_rate, ev_map, ev_kind, ev_beta, ev_gamma, ev_rr, ev_reward, ev_counter,
-        ev_move_state, ev_move_prob, ev_move_keep,
-        eng_on, eng_sessions, eng_dropout, eng_ab, eng_propensity, eng_eligible,
-        eng_cost_per_session, eng_cost_per_place, eng_mode,
-        np.uint64(seed), np.int64(sample_offset), np.int64(ind_offset), np.int64(block_size),
-        has_tr, has_trcov, has_trcount, has_events, has_evcov, has_eng,
-        out_acc, out_ev, out_occ, out_cr, out_ce, out_traj,
-    )
+    # dynamic scheduling, one task at a time: a core shared with other work takes fewer tasks
+    # (the results do not depend on which thread runs which task)
+    old_chunk = numba.get_parallel_chunksize()
+    numba.set_parallel_chunksize(1)
+    try:
+        _kernel(
+            P_mats, P_map, V_mats, V_map, TR_mats, TR_map, W, start_probs, start_state,
+            X, beta_tr, gamma_tr, tis_tr, comp_col, row_cov, tr_counter,
+            ev_rate, ev_map, ev_kind, ev_beta, ev_gamma, ev_rr, ev_reward, ev_counter,
+            ev_move_state, ev_move_prob, ev_move_keep,
+            eng_on, eng_sessions, eng_dropout, eng_ab, eng_propensity, eng_eligible,
+            eng_cost_per_session, eng_cost_per_place, eng_mode,
+            np.uint64(seed), np.int64(sample_offset), np.int64(ind_offset), np.int64(block_size),
+            has_tr, has_trcov, has_trcount, has_events, has_evcov, has_eng,
+            tconst, part_acc, part_ev, p_occ, p_cr, p_ce, out_traj,
+        )
+    finally:
+        numba.set_parallel_chunksize(old_chunk)
+    # exact reduction over the blocks of each sample (int64 sums; every partial is normalised)
+    out_acc = part_acc.reshape(n_samp, n_blocks, -1).sum(axis=1)
+    normalise(out_acc.reshape(-1))
+    out_ev = part_ev.reshape(n_samp, n_blocks, n_strat, E).sum(axis=1)
+    out_occ = p_occ.reshape(n_keep, n_blocks, n_strat, T + 1, S).sum(axis=1)
+    out_cr = p_cr.reshape(n_keep, n_blocks, n_strat, T, R, 2).sum(axis=1)
+    normalise(out_cr.reshape(-1))
+    out_ce = p_ce.reshape(n_keep, n_blocks, n_strat, T, E).sum(axis=1)
     return MicrosimResult(
         acc=out_acc.reshape(n_samp, n_strat, R, 2, 3, 2),
         ev_count=out_ev,

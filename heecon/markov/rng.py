@@ -90,7 +90,7 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _TWO_M53 = 1.0 / 9007199254740992.0
 
 
-@numba.njit(inline="always", cache=True)
+@numba.njit(cache=True)
 def mix64(z):
     """SplitMix64 finaliser (Stafford Mix13): a bijection of uint64."""
     z = (z ^ (z >> uint64(30))) * uint64(0xBF58476D1CE4E5B9)
@@ -98,39 +98,39 @@ def mix64(z):
     return z ^ (z >> uint64(31))
 
 
-@numba.njit(inline="always", cache=True)
+@numba.njit(cache=True)
 def seed_key(seed):
     return mix64(uint64(seed) ^ uint64(0x6A09E667F3BCC909))
 
 
-@numba.njit(inline="always", cache=True)
+@numba.njit(cache=True)
 def sample_key(k_seed, sample):
     return mix64(k_seed + mix64(uint64(sample) + uint64(0xBB67AE8584CAA73B)))
 
 
-@numba.njit(inline="always", cache=True)
+@numba.njit(cache=True)
 def individual_key(k_sample, individual):
     return mix64(k_sample + mix64(uint64(individual) + uint64(0x3C6EF372FE94F82B)))
 
 
-@numba.njit(inline="always", cache=True)
+@numba.njit(cache=True)
 def counter_constant(cycle, kind, index):
     """``mix(pack(cycle, kind, index) + SALT_DRAW)``; depends on the counter only."""
     pack = (uint64(cycle) << uint64(32)) | (uint64(kind) << uint64(26)) | uint64(index)
     return mix64(pack + uint64(0xA54FF53A5F1D36F1))
 
 
-@numba.njit(inline="always", cache=True)
+@numba.njit(cache=True)
 def draw_bits(k_ind, const):
     return mix64(k_ind + const)
 
 
-@numba.njit(inline="always", cache=True)
+@numba.njit(cache=True)
 def bits_to_uniform(bits):
     return float(bits >> uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@numba.njit(inline="always", cache=True)
+@numba.njit(cache=True)
 def uniform(k_ind, cycle, kind, index):
     """Uniform on [0, 1) for one individual's counter (cycle, kind, index)."""
     return bits_to_uniform(draw_bits(k_ind, counter_constant(cycle, kind, index)))
@@ -155,7 +155,8 @@ def _add_np(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def individual_keys_np(seed: int, sample, individual) -> np.ndarray:
     """Keys of (global sample, global individual) pairs, broadcast; NumPy version."""
     k_seed = _mix64_np(np.uint64(seed) ^ SALT_SEED)
-    k_sample = _mix64_np(_add_np(k_seed, _mix64_np(_add_np(np.asarray(sample, dtype=np.int64).astype(np.uint64), SALT_SAMPLE))))
+    smp = np.asarray(sample, dtype=np.int64).astype(np.uint64)
+    k_sample = _mix64_np(_add_np(k_seed, _mix64_np(_add_np(smp, SALT_SAMPLE))))
     ind = np.asarray(individual, dtype=np.int64).astype(np.uint64)
     return _mix64_np(_add_np(k_sample, _mix64_np(_add_np(ind, SALT_IND))))
 
