@@ -303,6 +303,10 @@ def write_results(result: BaseCaseResult, out_dir: str | Path, psa: Any = None,
         result.trace.to_csv(tmp / "trace.csv", index=False)
         result.per_cycle.to_csv(tmp / "per_cycle.csv", index=False)
         result.nmb().to_csv(tmp / "net_benefit.csv", index=False)
+        if getattr(result, "trajectories", None) is not None:
+            result.trajectories.to_csv(tmp / "trajectories.csv", index=False)
+        if getattr(result, "events_per_cycle", None) is not None:
+            result.events_per_cycle.to_csv(tmp / "events_per_cycle.csv", index=False)
         if psa is not None:
             from heecon.sensitivity.psa import psa_writer
 

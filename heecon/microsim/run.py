@@ -151,7 +151,7 @@ def run_microsim_base(scenario: Scenario) -> Any:
     from heecon.results import (BaseCaseResult, incremental_tables, outcome_frame, per_cycle_frame, trace_frame)
 
     model = compile_model(scenario)
-    run = evaluate_microsim(scenario, None, 1, n_keep=1)
+    run = evaluate_microsim(scenario, None, 1, n_keep=1, n_traj=scenario.settings.trajectories)
     totals = run.totals[0]
     outcomes = outcome_frame(scenario, totals, model.reward_names)
     se = run.se[0]
@@ -190,4 +190,15 @@ def run_microsim_base(scenario: Scenario) -> Any:
                               for i, s in enumerate(scenario.strategies)},
     }
     result.events_per_cycle = events_per_cycle  # type: ignore[attr-defined]
+    result.trajectories = None  # type: ignore[attr-defined]
+    if run.trajectories is not None and run.trajectories.size:
+        names = model.state_names
+        tr = run.trajectories  # [n_traj, n_strat, T+1]
+        n, k, t1 = tr.shape
+        result.trajectories = pd.DataFrame({  # type: ignore[attr-defined]
+            "individual": np.repeat(np.arange(n), k * t1),
+            "strategy": np.tile(np.repeat(list(scenario.strategies), t1), n),
+            "cycle": np.tile(np.arange(t1), n * k),
+            "state": [names[x] for x in tr.ravel()],
+        })
     return result
