@@ -142,6 +142,10 @@ def run(
             with make_executor("dask" if scheduler and executor == "local" else executor, workers, scheduler) as ex:
                 psa_result = run_psa(sc, n_psa, progress=not json_out, chunk=chunk_size, executor=ex,
                                      checkpoint_dir=ckpt)
+        from heecon.budget import budget_writer
+        from heecon.report.consequence import consequence_writer
+
+        writers = [consequence_writer(result, psa_result), budget_writer(result)]
     except ScenarioError as exc:
         raise _fail(exc.format()) from None
     except RUN_ERRORS as exc:
@@ -152,7 +156,6 @@ def run(
         if n_psa and ckpt.folder.is_dir():
             typer.echo(f"Finished PSA chunks are kept; continue with: heecon run --resume {out_dir}", err=True)
         raise
-    writers = []
     if report:
         from heecon.report.html import build_report
 
