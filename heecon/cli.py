@@ -156,7 +156,7 @@ def run(
         if n_psa and ckpt.folder.is_dir():
             typer.echo(f"Finished PSA chunks are kept; continue with: heecon run --resume {out_dir}", err=True)
         raise
-    if report:
+    if report or sc.settings.report:
         from heecon.report.html import build_report
 
         writers.append(build_report)  # built inside the temporary folder, so the report lands with the rest or not at all

@@ -1060,6 +1060,17 @@ def figure_builders(data: ResultsData) -> list[tuple[str, str, Any]]:
         out.append(("two_way", "Two-way sensitivity: incremental net monetary benefit over two parameters' "
                     f"ranges; {zero}.",
                     lambda: two_way_heatmap(data.dsa_two_way, currency=cur, price_year=py)))
+    ev_path = Path(data.path) / "events_per_cycle.csv"
+    if ev_path.is_file() and data.settings.get("comparator"):
+        ev = pd.read_csv(ev_path)
+        cols = [c for c in ev.columns if c not in ("strategy", "cycle")]
+        if cols and ev["strategy"].nunique() > 1:
+            months = data.settings.get("cycle_length_months") or 12
+            ev["time_years"] = ev["cycle"] * months / 12.0
+            out.append(("events_averted", "Cumulative events per person, each strategy minus the comparator "
+                        "(below zero: averted), base case.",
+                        lambda: events_averted_over_time(ev, cols, comparator=data.settings["comparator"],
+                                                         cumulative=True, x_col="time_years")))
     bi = data.budget_impact
     if bi is not None and {"year", "payer", "net_cost"} <= set(bi.columns):
         out.append(("budget_impact", "Net budget impact per year, by payer.",

@@ -75,7 +75,7 @@ SETTINGS_KEYS = {
     "engine", "cycle_length_months", "horizon_years", "horizon_cycles", "start_age", "counting", "discounting",
     "discount_costs", "discount_effects", "wtp", "comparator", "currency", "price_year", "sectors", "perspective",
     "seed", "psa_samples", "individuals", "population_size", "evpi_years", "wtp_grid", "averted_events",
-    "averted_label", "device", "trajectories",
+    "averted_label", "device", "trajectories", "report",
 }
 PARAM_KEYS = {"value", "source", "distribution", "range", "unit", "price_year", "label", "assumption", "notes"}
 STATE_KEYS = {"label", "utility", "costs", "absorbing", "dead", "tunnel", "tunnel_exit", "description"}
@@ -716,6 +716,8 @@ def _read_settings(s: dict[str, Any], rd: _Reader) -> tuple[Settings, tuple[str,
             col.add("settings.averted_events", "must be a list of event names, e.g. [\"offence_other\"]")
         else:
             st.averted_events = tuple(ae)
+    if "report" in s:
+        st.report = bool(rd.boolean(s["report"], "settings.report"))
     if "trajectories" in s:
         v = rd.number(s["trajectories"], "settings.trajectories", lo=0, hi=1e7, integer=True)
         st.trajectories = int(v) if v is not None else 0

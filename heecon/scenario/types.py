@@ -61,6 +61,7 @@ class Settings:
     wtp_grid: tuple[float, float, float] = (0.0, 50000.0, 500.0)  # start, stop (inclusive), step
     averted_events: tuple[str, ...] = ()  # events counted in the headline as "averted" (e.g. offences)
     averted_label: str = "events"
+    report: bool = False  # `heecon run` also writes figures and report.html (as --report does)
     trajectories: int = 0  # microsimulation: write the state paths of this many individuals (trajectories.csv)
     device: str = "cpu"  # microsimulation kernel: "cpu", "gpu" (numba-cuda) or "auto" (GPU when present and supported)
 
