@@ -37,9 +37,8 @@ def draw(n: int, seed: int = 1) -> dict[str, np.ndarray]:
     for pre, rows in (("p", ROWS), ("pi", IROWS)):
         for a, row in rows.items():
             x = rng.dirichlet(100 * np.array(row), size=n)
-            for j, b in enumerate(STATES):
-                if a != b:
-                    d[f"{pre}_{a}_{b}"] = x[:, j]
+            for j, b in enumerate(STATES):  # every cell, the diagonal included (fmh6.toml gives rows in full)
+                d[f"{pre}_{a}_{b}"] = x[:, j]
     for a, c in COSTS.items():
         d[f"c_{a}"] = rng.gamma(25, c / 25, n)
     d["c_int"] = rng.gamma(25, 2000 / 25, n)
