@@ -202,7 +202,7 @@ def run_base_case(scenario: Scenario) -> BaseCaseResult:
 
     model = compile_model(scenario)
     raw = run_cohort(model.P, model.P_map, model.V, model.V_map, model.TR, model.TR_map, model.m0, model.W,
-                     has_tr=model.has_tr, n_keep=1)
+                     has_tr=model.has_tr, n_keep=1, small_numpy=True)
     totals = raw.totals[0] + model.start_rewards[0][:, :, None]
     outcomes = outcome_frame(scenario, totals, model.reward_names)
     tables = incremental_tables(scenario, outcomes)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
 __all__ = ["run_cohort", "CohortOutput"]
@@ -90,11 +89,52 @@ def _cohort_body(P, P_map, V, V_map, TR, TR_map, has_tr, m0, W, out, trace, per_
             out[i, s, r, 1] = acc[r, 1]
 
 
-# One body, two compilations: the parallel kernel for PSA-sized work, and a serial one for small runs, whose
-# cached machine code loads faster (no threading layer to start), so a deterministic CLI run starts quickly.
-_cohort_kernel = nb.njit(cache=True, parallel=True, fastmath=False)(_cohort_body)
-_cohort_kernel_serial = nb.njit(cache=True, parallel=False, fastmath=False)(_cohort_body)
+# One body, two compilations: the parallel kernel for PSA-sized work and a serial one for middling runs. Tiny runs
+# (a deterministic base case: a few strategies, one parameter set) take the NumPy twin below instead, because
+# starting numba in a fresh process (importing it and loading cached machine code) costs about 1.3 s, far more
+# than the arithmetic; the twin follows the kernel's formulas and agrees to rounding (tests/test_cohort_kernel.py).
+_KERNELS: dict[str, object] = {}
 PARALLEL_MIN_JOBS = 64
+NUMPY_MAX_JOBS = 8
+
+
+def _kernel(parallel: bool):  # pragma: no cover - jitted
+    key = "parallel" if parallel else "serial"
+    if key not in _KERNELS:
+        import numba as nb
+
+        globals()["nb"] = nb  # the body refers to nb.prange; numba resolves it from this module's globals
+        _KERNELS[key] = nb.njit(cache=True, parallel=parallel, fastmath=False)(_cohort_body)
+    return _KERNELS[key]
+
+
+def _cohort_numpy(P, P_map, V, V_map, TR, TR_map, has_tr, m0, W, out, trace, per_cycle):
+    """NumPy twin of the kernel for a handful of (sample, strategy) pairs: the same formulas, cycle by cycle."""
+    n_samp, n_strat = out.shape[0], out.shape[1]
+    T = P_map.shape[1]
+    n_keep = trace.shape[0]
+    for i in range(n_samp):
+        pi = i if P.shape[0] > 1 else 0
+        vi = i if V.shape[0] > 1 else 0
+        ti = i if TR.shape[0] > 1 else 0
+        mi = i if m0.shape[0] > 1 else 0
+        for s in range(n_strat):
+            m = m0[mi, s].copy()
+            acc = np.zeros((V.shape[3], 2))
+            if i < n_keep:
+                trace[i, s, 0] = m
+            for k in range(T):
+                Pk = P[pi, P_map[s, k]]
+                Vk = V[vi, V_map[s, k]]
+                new = m @ Pk
+                trs = np.einsum("a,ab,abr->r", m, Pk, TR[ti, TR_map[s, k]]) if has_tr else 0.0
+                c = W[:, 0, :, k] * (m @ Vk) + W[:, 1, :, k] * (new @ Vk) + W[:, 2, :, k] * trs
+                acc += c.T
+                if i < n_keep:
+                    per_cycle[i, s, k] = c.T
+                    trace[i, s, k + 1] = new
+                m = new
+            out[i, s] = acc
 
 
 @dataclass
@@ -125,7 +165,7 @@ def _check(name: str, a: np.ndarray, ndim: int, dtype: type = np.float64) -> np.
 
 def run_cohort(P: np.ndarray, P_map: np.ndarray, V: np.ndarray, V_map: np.ndarray, TR: np.ndarray, TR_map: np.ndarray,
                m0: np.ndarray, W: np.ndarray, *, has_tr: bool | None = None, n_samples: int | None = None,
-               n_keep: int = 1) -> CohortOutput:
+               n_keep: int = 1, small_numpy: bool = False) -> CohortOutput:
     """Run the cohort kernel.
 
     Parameters
@@ -138,6 +178,10 @@ def run_cohort(P: np.ndarray, P_map: np.ndarray, V: np.ndarray, V_map: np.ndarra
         Number of samples (default: the longest sample axis).
     n_keep
         Keep the trace and per-cycle rewards of this many leading samples.
+    small_numpy
+        Take the NumPy twin when there are at most ``NUMPY_MAX_JOBS`` (sample, strategy) pairs (used by the
+        deterministic base case to skip numba's start-up; never by chunked analyses, whose numbers must not depend
+        on chunk sizes).
     """
     P = _check("P", P, 4)
     V = _check("V", V, 4)
@@ -169,6 +213,9 @@ def run_cohort(P: np.ndarray, P_map: np.ndarray, V: np.ndarray, V_map: np.ndarra
     out = np.zeros((ns, n_strat, R, 2))
     trace = np.zeros((n_keep, n_strat, T + 1, S))
     per_cycle = np.zeros((n_keep, n_strat, T, R, 2))
-    kernel = _cohort_kernel if ns * n_strat >= PARALLEL_MIN_JOBS else _cohort_kernel_serial
-    kernel(P, P_map, V, V_map, TR, TR_map, has_tr, m0, W, out, trace, per_cycle)
+    jobs = ns * n_strat
+    if small_numpy and jobs <= NUMPY_MAX_JOBS:
+        _cohort_numpy(P, P_map, V, V_map, TR, TR_map, has_tr, m0, W, out, trace, per_cycle)
+    else:
+        _kernel(jobs >= PARALLEL_MIN_JOBS)(P, P_map, V, V_map, TR, TR_map, has_tr, m0, W, out, trace, per_cycle)
     return CohortOutput(out, trace, per_cycle)
