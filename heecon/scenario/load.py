@@ -529,7 +529,10 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
     ptabs = rd.table(raw.get("perspectives", {}), "perspectives", "a table of name = [sectors]") or {}
     for pname, secs in ptabs.items():
         perspectives[pname] = rd.name_list(secs, f"perspectives.{pname}", sectors, "cost sector")
-    perspectives.setdefault("all", tuple(sectors))
+    # "all" (every sector) is added unless a named perspective already counts every sector and is the headline's
+    if "all" not in perspectives and (settings.perspective == "all" or
+                                      not any(set(v) == set(sectors) for v in perspectives.values())):
+        perspectives["all"] = tuple(sectors)
     if settings.perspective not in perspectives:
         col.unknown("settings.perspective", settings.perspective, perspectives, "perspective")
 
