@@ -151,6 +151,7 @@ def evaluate_target(scenario: Scenario, t: CalibrationTarget, overrides: dict[st
             horizon(raw, t.cycles)
             raw["states"]["Calibration_flag"] = {"label": "had the event", "absorbing": True}
             for e in t.events:
+                raw["events"][e]["expected"] = False  # drawn, so that "at least one" can be counted
                 raw["events"][e]["moves_to"] = "Calibration_flag"
                 raw["events"][e]["move_probability"] = 1.0
         sc = _variant(scenario, edit, overrides)

@@ -102,7 +102,8 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
     T = model.n_cycles
     strategies = list(scenario.strategies.values())
     nst = len(strategies)
-    events = list(spec.events.values())
+    events = [ev for ev in spec.events.values() if not ev.expected]
+    expected = [ev for ev in spec.events.values() if ev.expected]
     E = len(events)
     counters = spec.counters
     K = len(counters)
@@ -132,10 +133,21 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
 
     # events: rates by state and segment (segments as the transition matrices, so ev_map = P_map)
     blocks = []
+    x_blocks = []
     for st in strategies:
         firsts = _segments(scenario, st)
         env = _Env(scenario, st, draws, firsts, problems)
         block = np.zeros((ns, len(firsts), S, max(E, 1)))
+        xblock = np.zeros((ns, len(firsts), S, len(expected)))
+        for xi, ev in enumerate(expected):
+            for sname, e in ev.rate.items():
+                v = arr(env, e, f"{ev.key}.rate.{sname}", len(firsts)).T
+                if validate and np.any(~np.isfinite(v) | (v < 0)):
+                    problems.append(Problem(scenario.origin(f"{ev.key}.rate.{sname}"), f"{ev.key}.rate.{sname}",
+                                            f"rate must be finite and not negative [strategy '{st.name}']"))
+                for r in rows_of[sname]:
+                    xblock[:, :, r, xi] = v
+        x_blocks.append(xblock)
         for ei, ev in enumerate(events):
             for sname, e in ev.rate.items():
                 v = arr(env, e, f"{ev.key}.rate.{sname}", len(firsts)).T
@@ -146,6 +158,7 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
                     block[:, :, r, ei] = v
         blocks.append(block)
     ev_rate = np.concatenate(blocks, axis=1)[..., :E] if E else np.zeros((1, 1, S, 0))
+    x_rate = np.concatenate(x_blocks, axis=1)  # [ns, blocks, S, E_expected]
     ev_reward = np.zeros((ns, E, R))
     ev_move_prob = np.zeros((ns, E))
     ev_move_state = np.full(E, -1, dtype=np.int64)
@@ -278,8 +291,32 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
         from heecon.model.compile import _dedupe
 
         raise ScenarioError(_dedupe(problems))
+    TR_mats, TR_map = model.TR, model.TR_map
+    if expected:
+        n_blocks = x_rate.shape[1]
+        TR_mats = np.zeros((max(ns, model.TR.shape[0]), n_blocks, S, S, R))
+        if model.has_tr:
+            TR_mats += model.TR
+        x_reward = np.zeros((ns, len(expected), R))
+        for xi, ev in enumerate(expected):
+            for sec, e in ev.costs.items():
+                v = arr(env0, e, f"{ev.key}.costs.{sec}")[0]
+                if validate and np.any(~np.isfinite(v) | (v < 0)):
+                    problems.append(Problem(scenario.origin(f"{ev.key}.costs.{sec}"), f"{ev.key}.costs.{sec}",
+                                            "costs must be finite and not negative"))
+                x_reward[:, xi, sector_idx[sec]] = v
+            if ev.qalys is not None:
+                x_reward[:, xi, iq] = arr(env0, ev.qalys, f"{ev.key}.qalys")[0]
+        # expected amount per person-cycle in state x: sum_e rate_e(x) * reward_e, booked on the move out of x
+        per_state = np.einsum("nbxe,ner->nbxr", x_rate, x_reward)
+        TR_mats = TR_mats + per_state[:, :, :, None, :]
+        TR_map = model.P_map
+        if problems:
+            from heecon.model.compile import _dedupe
+
+            raise ScenarioError(_dedupe(problems))
     kwargs: dict[str, Any] = dict(
-        TR_mats=model.TR, TR_map=model.TR_map, start_probs=model.m0,
+        TR_mats=TR_mats, TR_map=TR_map, start_probs=model.m0,
         beta_tr=beta_tr, gamma_tr=gamma_tr, tis_tr=tis_tr, comp_col=comp_col,
         ev_rate=ev_rate, ev_map=model.P_map, ev_kind=ev_kind, ev_beta=ev_beta, ev_gamma=ev_gamma, ev_rr=ev_rr,
         ev_reward=ev_reward, ev_counter=ev_counter, ev_move_state=ev_move_state, ev_move_prob=ev_move_prob,
@@ -290,7 +327,10 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
     if not E:
         for k in [k for k in kwargs if k.startswith("ev_")]:
             kwargs.pop(k)
-    return MicrosimArrays(model, kwargs, [ev.name for ev in events], counters, cols)
+    out = MicrosimArrays(model, kwargs, [ev.name for ev in events], counters, cols)
+    out.expected_names = [ev.name for ev in expected]  # type: ignore[attr-defined]
+    out.expected_rates = x_rate  # type: ignore[attr-defined]
+    return out
 
 
 def centre_population(scenario: Scenario, X: np.ndarray, cols: list[str]) -> np.ndarray:

@@ -91,13 +91,31 @@ def evaluate_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None
     events = np.concatenate([r.ev_count / N for r, _ in parts], axis=0).astype(float)
     res0, arrays0 = first
     occ = cr = ce = traj = None
+    names = list(arrays0.event_names)
+    x_names = list(getattr(arrays0, "expected_names", []))
     if n_keep:
         occ = res0.occupancy[0] / N
         cr = res0.cycle_rewards[0] / N
         ce = res0.cycle_events[0] / N
+    if x_names:
+        # events booked in expectation: expected counts from the state occupancy (first parameter set only)
+        x_rate = arrays0.expected_rates  # [ns, blocks, S, Ex]
+        P_map = arrays0.model.P_map
+        k_s = P_map.shape[0]
+        x_cycle = np.full((k_s, P_map.shape[1], len(x_names)), np.nan)
+        if occ is not None:
+            for s in range(k_s):
+                for k in range(P_map.shape[1]):
+                    x_cycle[s, k] = occ[s, k] @ x_rate[0, P_map[s, k]]
+        x_tot = np.full((totals.shape[0], k_s, len(x_names)), np.nan)
+        x_tot[0] = x_cycle.sum(axis=1)
+        events = np.concatenate([events, x_tot], axis=2)
+        if ce is not None:
+            ce = np.concatenate([ce, x_cycle], axis=2)
+        names += x_names
     if n_traj:
         traj = res0.trajectories
-    return MicrosimRun(totals, se, inc_se, events, arrays0.event_names, occ, cr, ce, N, traj)
+    return MicrosimRun(totals, se, inc_se, events, names, occ, cr, ce, N, traj)
 
 
 class DeviceError(ValueError):

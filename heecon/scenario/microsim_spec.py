@@ -15,7 +15,8 @@ from heecon.expr import Expr
 POP_KEYS = {"file", "attributes", "subgroups", "source"}
 ATTR_KEYS = {"distribution", "share", "categories", "value", "source", "label"}
 COV_KEYS = {"transition", "transitions", "event", "events", "attribute", "counter", "coefficient", "centre", "source", "label"}
-EVENT_KEYS = {"label", "kind", "rate", "costs", "qalys", "counter", "moves_to", "move_probability", "source", "unit"}
+EVENT_KEYS = {"label", "kind", "rate", "costs", "qalys", "counter", "moves_to", "move_probability", "source", "unit",
+              "expected"}
 EVMOD_KEYS = {"events", "rr", "cycles", "waning_until", "label"}
 ENG_KEYS = {"sessions", "cycles", "attendance", "dropout", "cost_per_session", "cost_per_place", "effect",
             "states", "label", "source"}
@@ -96,6 +97,7 @@ class Event:
     moves_to: str | None
     move_probability: Expr | None
     key: str
+    expected: bool = False  # booked in expectation (rate x cost per cycle) instead of drawn
 
 
 @dataclass
@@ -185,8 +187,14 @@ def read_microsim(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any], pa
         if "move_probability" in spec and "moves_to" not in spec:
             col.add(f"{key}.move_probability", "only an event with moves_to = \"STATE\" moves people")
         label = spec.get("label", name)
+        expected = False
+        if "expected" in spec:
+            expected = bool(rd.boolean(spec["expected"], f"{key}.expected"))
+            if expected and (counter is not None or moves_to is not None):
+                col.add(f"{key}.expected", "an event booked in expectation cannot increment a counter or move people; "
+                                           "remove counter/moves_to or set expected = false")
         events[name] = Event(name, label if isinstance(label, str) else name, kind, rates, costs, qalys, counter,
-                             moves_to, mp, key)
+                             moves_to, mp, key, expected)
 
     # covariates
     covs: list[Covariate] = []
@@ -219,7 +227,7 @@ def read_microsim(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any], pa
         ev_names: list[str] = []
         for j, e in enumerate(evs if isinstance(evs, list) else []):
             if e == "*":
-                ev_names += list(events)
+                ev_names += [n for n, ev in events.items() if not ev.expected]
             elif e not in events:
                 col.unknown(f"{key}.events[{j}]", str(e), events, "event")
             else:
@@ -241,6 +249,10 @@ def read_microsim(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any], pa
         if not isinstance(centre, (int, float)) or isinstance(centre, bool):
             col.add(f"{key}.centre", "must be a number")
             centre = 0.0
+        for en in ev_names:
+            if events[en].expected:
+                col.add(f"{key}.events", f"event '{en}' is booked in expectation (expected = true) and cannot carry a "
+                                         "covariate; set expected = false on it")
         covs.append(Covariate(tuple(trs), tuple(ev_names), attr, ctr, coef, float(centre), key))
 
     tis: list[TimeInState] = []
@@ -289,7 +301,7 @@ def read_microsim(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any], pa
             names: list[str] = []
             for j, e in enumerate(evs if isinstance(evs, list) else []):
                 if e == "*":
-                    names += list(events)
+                    names += [n for n, ev in events.items() if not ev.expected]
                 elif e not in events:
                     col.unknown(f"{mk}.events[{j}]", str(e), events, "event")
                 else:
@@ -306,6 +318,10 @@ def read_microsim(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any], pa
                 col.add(f"{mk}.waning_until", f"must be a whole cycle number after the window's last cycle ({cyc[1]}): the "
                                               "rate ratio returns linearly to 1 by then")
                 wan = None
+            for en in names:
+                if events[en].expected:
+                    col.add(f"{mk}.events", f"event '{en}' is booked in expectation (expected = true) and cannot take "
+                                            "a strategy rate ratio; set expected = false on it")
             mods.append(EventModifier(tuple(dict.fromkeys(names)), rr, cyc, wan, mk))
         if mods:
             evmods[sname] = mods
