@@ -132,32 +132,28 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
     env0 = envs0[0]
 
     # events: rates by state and segment (segments as the transition matrices, so ev_map = P_map)
+    def rate_block(env: _Env, evs: list[Any], nseg: int, strategy: str) -> np.ndarray:
+        """Per-cycle rates [ns, segments, S, len(evs)] of these events, checked."""
+        block = np.zeros((ns, nseg, S, len(evs)))
+        for ei, ev in enumerate(evs):
+            for sname, e in ev.rate.items():
+                key = f"{ev.key}.rate.{sname}"
+                v = arr(env, e, key, nseg).T
+                if validate and np.any(~np.isfinite(v) | (v < 0)):
+                    problems.append(Problem(scenario.origin(key), key,
+                                            f"rate must be finite and not negative [strategy '{strategy}']"))
+                for r in rows_of[sname]:
+                    block[:, :, r, ei] = v
+        return block
+
     blocks = []
     x_blocks = []
     for st in strategies:
         firsts = _segments(scenario, st)
         env = _Env(scenario, st, draws, firsts, problems)
-        block = np.zeros((ns, len(firsts), S, max(E, 1)))
-        xblock = np.zeros((ns, len(firsts), S, len(expected)))
-        for xi, ev in enumerate(expected):
-            for sname, e in ev.rate.items():
-                v = arr(env, e, f"{ev.key}.rate.{sname}", len(firsts)).T
-                if validate and np.any(~np.isfinite(v) | (v < 0)):
-                    problems.append(Problem(scenario.origin(f"{ev.key}.rate.{sname}"), f"{ev.key}.rate.{sname}",
-                                            f"rate must be finite and not negative [strategy '{st.name}']"))
-                for r in rows_of[sname]:
-                    xblock[:, :, r, xi] = v
-        x_blocks.append(xblock)
-        for ei, ev in enumerate(events):
-            for sname, e in ev.rate.items():
-                v = arr(env, e, f"{ev.key}.rate.{sname}", len(firsts)).T
-                if validate and np.any(~np.isfinite(v) | (v < 0)):
-                    problems.append(Problem(scenario.origin(f"{ev.key}.rate.{sname}"), f"{ev.key}.rate.{sname}",
-                                            f"rate must be finite and not negative [strategy '{st.name}']"))
-                for r in rows_of[sname]:
-                    block[:, :, r, ei] = v
-        blocks.append(block)
-    ev_rate = np.concatenate(blocks, axis=1)[..., :E] if E else np.zeros((1, 1, S, 0))
+        blocks.append(rate_block(env, events, len(firsts), st.name))
+        x_blocks.append(rate_block(env, expected, len(firsts), st.name))
+    ev_rate = np.concatenate(blocks, axis=1) if E else np.zeros((1, 1, S, 0))
     x_rate = np.concatenate(x_blocks, axis=1)  # [ns, blocks, S, E_expected]
     ev_reward = np.zeros((ns, E, R))
     ev_move_prob = np.zeros((ns, E))
