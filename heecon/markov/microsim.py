@@ -148,6 +148,32 @@ def _binomial_inv(n, p, u):
 
 
 @numba.njit(cache=True)
+def _binomial_cdf(n, p, out):
+    """out[x] = F(x) for x = 0..n-1 as _binomial_inv accumulates it (the same operations, so the same bits)."""
+    q = 1.0 - p
+    pmf = q**n
+    f = pmf
+    ratio = p / q
+    for x in range(n):
+        out[x] = f
+        pmf *= (n - x) / (x + 1.0) * ratio
+        f += pmf
+
+
+@numba.njit(inline="always", cache=True)
+def _binomial_from_cdf(n, p, u, cdf):
+    """_binomial_inv(n, p, u) from a table of _binomial_cdf(n, p) (for a person's repeated draws)."""
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return n
+    for x in range(n):
+        if u < cdf[x]:
+            return x
+    return n
+
+
+@numba.njit(cache=True)
 def _gamma_draw(k_ind, shape, base):
     """Gamma(shape, 1) by Marsaglia & Tsang (2000) with counter uniforms.
 
@@ -229,18 +255,69 @@ def _point_table(V, V_map, W, out):
                         out[s, p, x, 2 * r + d] = v
 
 
+@numba.njit(cache=True)
+def _reward_layout(G, TRs, has_tr, gq, tr_nz, trc):
+    """Which reward columns of a sample can be nonzero, so that _path_rewards skips the rest.
+
+    gq: first columns of the 4-column groups of G with a nonzero entry; tr_nz[m, i, j]: whether the
+    transition reward vector TRs[m, i, j] has a nonzero entry; trc: reward columns with a nonzero
+    transition reward. Returns (number of groups, number of transition columns). Skipping only drops
+    additions of exact zeros, so the totals keep their bits.
+    """
+    n_strat, T1, S, R4 = G.shape[0], G.shape[1], G.shape[2], G.shape[3]
+    ng = 0
+    for q in range(0, R4, 4):
+        nz = False
+        for s in range(n_strat):
+            for p in range(T1):
+                for x in range(S):
+                    for d in range(4):
+                        if G[s, p, x, q + d] != 0.0:
+                            nz = True
+        if nz:
+            gq[ng] = q
+            ng += 1
+    nc = 0
+    if has_tr:
+        nM, R = TRs.shape[0], TRs.shape[3]
+        for m in range(nM):
+            for i in range(S):
+                for j in range(S):
+                    nz = False
+                    for r in range(R):
+                        if TRs[m, i, j, r] != 0.0:
+                            nz = True
+                    tr_nz[m, i, j] = nz
+        for r in range(R):
+            nz = False
+            for m in range(nM):
+                for i in range(S):
+                    for j in range(S):
+                        if TRs[m, i, j, r] != 0.0:
+                            nz = True
+            if nz:
+                trc[nc] = r
+                nc += 1
+    return ng, nc
+
+
 @numba.njit(inline="always", cache=True)
-def _path_rewards(path, G, has_tr, TRs, TR_map, W, R, tot):
+def _path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, W, tot, ctr):
     """tot[s, q] = sum over points of G[s, p, path[s, p], q] (+ weighted transition rewards).
 
     Point rewards are summed over p = 0..T in order, four reward columns at a
     time (independent chains); transition rewards c_k TR_k[path[k-1], path[k]]
     are summed separately over k = 1..T and then added. This fixed association
     is the definition of an individual's total (docs/microsim-kernel.md).
+    Columns and moves whose rewards are all zero (see _reward_layout) are
+    skipped: they would only add exact zeros.
     """
     n_strat, T1, R4 = G.shape[0], G.shape[1], G.shape[3]
     for s in range(n_strat):
-        for q in range(0, R4, 4):
+        for q in range(R4):
+            tot[s, q] = 0.0
+        for g in range(ng):
+            q = gq[g]
             a0 = 0.0
             a1 = 0.0
             a2 = 0.0
@@ -256,15 +333,22 @@ def _path_rewards(path, G, has_tr, TRs, TR_map, W, R, tot):
             tot[s, q + 2] = a2
             tot[s, q + 3] = a3
         if has_tr:
-            for r in range(R):
-                c0 = 0.0
-                c1 = 0.0
-                for k in range(1, T1):
-                    tr = TRs[TR_map[s, k - 1], path[s, k - 1], path[s, k], r]
-                    c0 += W[0, 2, r, k - 1] * tr
-                    c1 += W[1, 2, r, k - 1] * tr
-                tot[s, 2 * r] += c0
-                tot[s, 2 * r + 1] += c1
+            for c in range(2 * nc):
+                ctr[c] = 0.0
+            for k in range(1, T1):
+                mt = np.uintp(TR_map[s, k - 1])
+                a = np.uintp(path[s, k - 1])
+                b = np.uintp(path[s, k])
+                if tr_nz[mt, a, b]:
+                    for c in range(nc):
+                        r = np.uintp(trc[c])
+                        tr = TRs[mt, a, b, r]
+                        ctr[2 * c] += W[0, 2, r, k - 1] * tr
+                        ctr[2 * c + 1] += W[1, 2, r, k - 1] * tr
+            for c in range(nc):
+                r = trc[c]
+                tot[s, 2 * r] += ctr[2 * c]
+                tot[s, 2 * r + 1] += ctr[2 * c + 1]
 
 
 @numba.njit(inline="always", cache=True)
@@ -301,8 +385,8 @@ def _start_states(path, k_ind, i, start_state, scum):
 
 
 @numba.njit(cache=True)
-def _block_plain(i0, i1, k_samp, ind_offset, Pc, P_map, G, scum, start_state, tconst,
-                 has_tr, TRs, TR_map, W, R, acc):
+def _block_plain(i0, i1, k_samp, ind_offset, Pc, P_map, G, gq, ng, scum, start_state, tconst,
+                 has_tr, TRs, TR_map, tr_nz, trc, nc, W, R, acc):
     """Fast path (no covariates, events, engagement or per-cycle output).
 
     Phase 1 walks every strategy through the cycles on the shared uniforms,
@@ -313,6 +397,7 @@ def _block_plain(i0, i1, k_samp, ind_offset, Pc, P_map, G, scum, start_state, tc
     branchless = Pc.shape[2] <= _BRANCHLESS_MAX_S
     path = np.empty((n_strat, T + 1), np.int64)
     tot = np.empty((n_strat, G.shape[3]))
+    ctr = np.empty(2 * R)
     for i in range(i0, i1):
         k_ind = individual_key(k_samp, ind_offset + i)
         _start_states(path, k_ind, i, start_state, scum)
@@ -320,12 +405,57 @@ def _block_plain(i0, i1, k_samp, ind_offset, Pc, P_map, G, scum, start_state, tc
             u = bits_to_uniform(draw_bits(k_ind, tconst[k]))
             for s in range(n_strat):
                 path[s, k] = _walk(Pc, P_map[s, k - 1], path[s, k - 1], u, branchless)
-        _path_rewards(path, G, has_tr, TRs, TR_map, W, R, tot)
+        _path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, W, tot, ctr)
         _book_individual(tot, acc, R)
 
 
 @numba.njit(cache=True)
-def _cov_row_draw(P, m, cur, X, i, cnt, s, tis_s, betas, gammas, tis_tr, comp, u, prow, Pc, branchless):
+def _cov_rows_prepare(P, row_cov, gammas, tis_tr, row_dyn, Lp):
+    """Per-sample tables of the covariate rows: row_dyn[i] (the row's hazard ratios follow counters or time
+    in state) and Lp[m, i, j] = log1p(-P[m, i, j]) for 0 < p < 1 (the log survival that p' = 1 - (1 - p)**HR
+    raises to HR)."""
+    nP, S = P.shape[0], P.shape[1]
+    K, L = gammas.shape[2], tis_tr.shape[2]
+    for i in range(S):
+        dyn = False
+        if row_cov[i]:
+            for j in range(S):
+                for c in range(K):
+                    if gammas[i, j, c] != 0.0:
+                        dyn = True
+                for t in range(L):
+                    if tis_tr[i, j, t] != 1.0:
+                        dyn = True
+            for m in range(nP):
+                for j in range(S):
+                    p = P[m, i, j]
+                    Lp[m, i, j] = math.log1p(-p) if 0.0 < p < 1.0 else 0.0
+        row_dyn[i] = dyn
+
+
+@numba.njit(cache=True)
+def _cov_person(X, i, row_cov, row_dyn, comp_col, betas, linx, hrx, row_mod):
+    """One individual's attribute part of the log hazard ratios, linx[i, j] = beta_tr[i, j] . x (summed in
+    attribute order, as _cov_row_draw would), exp(linx) for rows without counters or time in state, and
+    row_mod[i]: whether such a row differs from the stored one for this individual."""
+    S, A = linx.shape[0], X.shape[1]
+    for cur in range(S):
+        if not row_cov[cur]:
+            continue
+        mod = False
+        for j in range(S):
+            lin = 0.0
+            for a in range(A):
+                lin += betas[cur, j, a] * X[i, a]
+            linx[cur, j] = lin
+            if not row_dyn[cur] and lin != 0.0 and j != comp_col[cur]:
+                mod = True
+                hrx[cur, j] = math.exp(lin)
+        row_mod[cur] = mod or row_dyn[cur]
+
+
+@numba.njit(inline="always", cache=True)  # inlined: an array argument in the hot loop costs reference counting
+def _cov_row_draw(P, Lp, m, cur, linx, hrx, dyn, cnt, s, tis_s, gammas, tis_tr, comp, u, prow, Pc, branchless):
     """Draw the move from `cur` with the individual's hazard ratios; see docs/microsim-kernel.md.
 
     p'_j = 1 - (1 - p_j)**HR_j with HR_j = exp(beta.x + gamma.counters) * tis[time in state];
@@ -333,30 +463,30 @@ def _cov_row_draw(P, m, cur, X, i, cnt, s, tis_s, betas, gammas, tis_tr, comp, u
     above 1 they are scaled to 1 and the complement gets 0); comp = -1
     renormalises the row. When every HR_j is exactly 1 the stored row is used
     unchanged, so an individual without effects moves exactly as on the fast path.
+    beta.x comes precomputed in linx (and exp of it in hrx when the row is not
+    dynamic, dyn False: then the counter and time-in-state terms are exactly 0).
     """
     S = P.shape[1]
-    A = X.shape[1]
     K = cnt.shape[1]
     L = tis_tr.shape[2]
     ti = tis_s if tis_s < L - 1 else L - 1
     modified = False
     for j in range(S):
-        lin = 0.0
-        for a in range(A):
-            lin += betas[cur, j, a] * X[i, a]
-        for c in range(K):
-            lin += gammas[cur, j, c] * cnt[s, c]
-        mult = tis_tr[cur, j, ti]
+        lin = linx[cur, j]
+        if dyn:
+            for c in range(K):
+                lin += gammas[cur, j, c] * cnt[s, c]
+            mult = tis_tr[cur, j, ti]
+            if mult != 1.0:
+                lin += math.log(mult) if mult > 0.0 else -math.inf
         p = P[m, cur, j]
-        if mult != 1.0:
-            lin += math.log(mult) if mult > 0.0 else -math.inf
         if lin != 0.0 and j != comp:
             modified = True
-            hr = math.exp(lin)
+            hr = math.exp(lin) if dyn else hrx[cur, j]
             if hr == 0.0 or p <= 0.0:
                 p = 0.0
             elif p < 1.0:
-                p = -math.expm1(hr * math.log1p(-p))
+                p = -math.expm1(hr * Lp[m, cur, j])
         prow[j] = p
     if not modified:
         return _walk(Pc, m, cur, u, branchless)
@@ -390,9 +520,69 @@ def _cov_row_draw(P, m, cur, X, i, cnt, s, tis_s, betas, gammas, tis_tr, comp, u
 
 
 @numba.njit(cache=True)
+def _coupling(P, P_map, evr, ev_map, evrr, evg, row_dyn, eng_on, eng_sessions, eng_mode, cpl):
+    """cpl[s, k]: strategy s > 0 takes the same step in cycle k as strategy 0 from the same state.
+
+    True when the transition matrices, event-rate rows and event rate ratios of the two strategies are
+    equal entry by entry in cycle k and neither has treatment sessions in it or a dose-scaled effect. Then
+    an individual in the same state (with the same counters and time in state, where those act: the
+    return value says whether they must be compared) draws the same move and the same events from the
+    same random numbers, so the kernel reuses strategy 0's step and only books it. Returns whether
+    counters or time in state act on any rate.
+    """
+    n_strat, T = P_map.shape[0], P_map.shape[1]
+    S, E = P.shape[1], evr.shape[2]
+    for s in range(1, n_strat):
+        for k in range(1, T + 1):
+            ok = True
+            for q in (0, s):
+                if eng_on[q] and (eng_sessions[q, k - 1] > 0.0 or eng_mode[q] != 0):
+                    ok = False
+            m0, m1 = P_map[0, k - 1], P_map[s, k - 1]
+            e0, e1 = ev_map[0, k - 1], ev_map[s, k - 1]
+            if ok and m0 != m1:
+                for i in range(S):
+                    for j in range(S):
+                        if P[m0, i, j] != P[m1, i, j]:
+                            ok = False
+            if ok:
+                for e in range(E):
+                    if evrr[0, k - 1, e] != evrr[s, k - 1, e]:
+                        ok = False
+                    if e0 != e1:
+                        for i in range(S):
+                            if evr[e0, i, e] != evr[e1, i, e]:
+                                ok = False
+            cpl[s, k] = ok
+    dyn = False
+    for i in range(S):
+        if row_dyn[i]:
+            dyn = True
+    for e in range(evg.shape[0]):
+        for c in range(evg.shape[1]):
+            if evg[e, c] != 0.0:
+                dyn = True
+    return dyn
+
+
+@numba.njit(inline="always", cache=True)
+def _same_dynamics(s, tis, cnt, ev_hr):
+    """Whether strategy s carries the same time in state, counters and event rate ratios as strategy 0."""
+    if tis[s] != tis[0]:
+        return False
+    for c in range(cnt.shape[1]):
+        if cnt[s, c] != cnt[0, c]:
+            return False
+    for e in range(ev_hr.shape[1]):
+        if ev_hr[s, e] != ev_hr[0, e]:
+            return False
+    return True
+
+
+@numba.njit(cache=True)
 def _block_general(
-    i0, i1, k_samp, ind_offset, sm, t_keep, Pc, P, P_map, G, scum, start_state, tconst,
-    has_tr, TRs, TR_map, W, Vs, V_map,
+    i0, i1, k_samp, ind_offset, sm, t_keep, Pc, P, P_map, G, gq, ng, scum, start_state, tconst,
+    has_tr, TRs, TR_map, tr_nz, trc, nc, W, Vs, V_map,
     X, has_trcov, row_cov, betas, gammas, tis_tr, comp_col, has_trcount, tr_counter,
     has_events, has_evcov, evr, ev_map, ev_kind, evb, evg, evrr, evw, ev_counter, ev_move_state, evmp, ev_move_keep,
     has_eng, eng_on, eng_sessions, eng_drop, eng_ab, eng_propensity, eng_eligible, eng_cps, eng_cpp, eng_mode,
@@ -431,10 +621,71 @@ def _block_general(
     occurred = np.zeros(E, np.int64)  # event types with a count this cycle
     dcnt = np.zeros(K)  # counter increments of this cycle
     econst = np.empty((T + 1, E), np.uint64)
+    mconst = np.empty((T + 1, E), np.uint64)
     for k in range(T + 1):
         for e in range(E):
             econst[k, e] = counter_constant(k, KIND_EVENT_COUNT, e)
+            mconst[k, e] = counter_constant(k, KIND_EVENT_MOVE, e)
+    # constants of the engagement draws and of a move after a single occurrence (the same values as computed
+    # in place: n * log1p(-pm) is log1p(-pm) for n = 1)
+    dconst = np.empty(T + 1, np.uint64)
+    aconst = np.empty((T + 1, 2), np.uint64)
+    for k in range(T + 1):
+        dconst[k] = counter_constant(k, KIND_ENG_DROPOUT, 0)
+        aconst[k, 0] = counter_constant(k, KIND_ENG_ATTEND, 0)
+        aconst[k, 1] = counter_constant(k, KIND_ENG_ATTEND, 1)
+    pdrop = np.empty(n_strat)
+    for s in range(n_strat):
+        pdrop[s] = -math.expm1(-eng_drop[s])
+    lpm = np.empty(E)
+    hit1 = np.empty(E)
+    for e in range(E):
+        lpm[e] = math.log1p(-evmp[e]) if 0.0 < evmp[e] < 1.0 else 0.0
+        hit1[e] = -math.expm1(lpm[e])
+    # rows of the event-rate tables with a positive rate (the event loop skips the others), and the reward
+    # columns that events or engagement can reach (the others would only ever add exact zeros)
+    ev_any = np.zeros((evr.shape[0], S), np.bool_)
+    for me in range(evr.shape[0]):
+        for x in range(S):
+            for e in range(E):
+                if evr[me, x, e] > 0.0:
+                    ev_any[me, x] = True
+    xcols = np.empty(R, np.int64)
+    nx = 0
+    for r in range(R):
+        nz = False
+        for e in range(E):
+            if evw[e, r] != 0.0:
+                nz = True
+        for s in range(n_strat):
+            if eng_cps[s, r] != 0.0 or eng_cpp[s, r] != 0.0:
+                nz = True
+        if nz:
+            xcols[nx] = r
+            nx += 1
+    ue_k = np.full(E, -1, np.int64)  # the cycle whose uniform ue[e] holds (drawn when first needed)
+    n_whole = 0
+    for s in range(n_strat):
+        for k in range(T):
+            n_whole = max(n_whole, int(math.floor(eng_sessions[s, k])))
+    bcdf = np.empty((n_strat, n_whole + 1))  # a person's attendance CDF per strategy, for bn[s] sessions
+    bn = np.full(n_strat, -1, np.int64)
     prow = np.empty(S)
+    ctr = np.empty(2 * R)
+    row_dyn = np.zeros(S, np.bool_)
+    row_mod = np.zeros(S, np.bool_)
+    linx = np.zeros((S, S))
+    hrx = np.ones((S, S))
+    Lp = np.zeros((P.shape[0], S, S))
+    if has_trcov:
+        _cov_rows_prepare(P, row_cov, gammas, tis_tr, row_dyn, Lp)
+    # coupling of strategies to strategy 0 (cycles whose inputs are identical), and strategy 0's step
+    cpl = np.zeros((n_strat, T + 1), np.bool_)
+    cpl_dyn = _coupling(P, P_map, evr, ev_map, evrr, evg, row_dyn, eng_on, eng_sessions, eng_mode, cpl)
+    j0 = 0
+    n_occ0 = 0
+    occ0 = np.zeros(E, np.int64)
+    nev0 = np.zeros(E, np.int64)
     prop = np.zeros(n_strat)
     enrolled = np.zeros(n_strat, np.bool_)
     cum_att = np.zeros(n_strat)
@@ -452,6 +703,7 @@ def _block_general(
                 p_occ[t_keep, s, 0, path[s, 0]] += 1
         if has_eng:
             for s in range(n_strat):
+                bn[s] = -1
                 enrolled[s] = eng_on[s]
                 cum_att[s] = 0.0
                 cum_off[s] = 0.0
@@ -461,6 +713,8 @@ def _block_general(
                     prop[s] = eng_propensity[i]
                 else:
                     prop[s] = _beta_draw(k_ind, eng_ab[s, 0], eng_ab[s, 1])
+        if has_trcov:
+            _cov_person(X, i, row_cov, row_dyn, comp_col, betas, linx, hrx, row_mod)
         if has_evcov:
             for e in range(E):
                 lx = 0.0
@@ -469,90 +723,115 @@ def _block_general(
                 hx = math.exp(lx) if lx != 0.0 else 1.0
                 for s in range(n_strat):
                     ev_hr[s, e] = hx
+        for e in range(E):
+            ue_k[e] = -1
         for k in range(1, T + 1):
             u = bits_to_uniform(draw_bits(k_ind, tconst[k]))
-            if has_events:
-                for e in range(E):
-                    ue[e] = bits_to_uniform(draw_bits(k_ind, econst[k, e]))
             for s in range(n_strat):
                 cur = path[s, k - 1]
-                m = P_map[s, k - 1]
-                # 1. the drawn move
-                if has_trcov and row_cov[cur]:
-                    j = _cov_row_draw(P, m, cur, X, i, cnt, s, tis[s], betas, gammas, tis_tr,
-                                      comp_col[cur], u, prow, Pc, branchless)
+                if s > 0 and cpl[s, k] and cur == path[0, k - 1] and (not cpl_dyn or _same_dynamics(s, tis, cnt, ev_hr)):
+                    # coupled: this strategy's cycle k has the same inputs as strategy 0's (see _coupling), so
+                    # steps 1-3 give strategy 0's move and events; steps 4-6 then book them to this strategy
+                    j = j0
+                    n_occ = n_occ0
+                    for o in range(n_occ0):
+                        occurred[o] = occ0[o]
+                        nev[occ0[o]] = nev0[occ0[o]]
+                    attended = 0.0
+                    place = False
                 else:
-                    # _walk, written out: an array handed to a helper inside this loop costs reference counting
-                    j = 0
-                    mu, cu = np.uintp(m), np.uintp(cur)
-                    if branchless:
-                        for x in range(S):
-                            j += u >= Pc[mu, cu, x]
+                    m = P_map[s, k - 1]
+                    # 1. the drawn move
+                    if has_trcov and row_mod[cur]:
+                        j = _cov_row_draw(P, Lp, m, cur, linx, hrx, row_dyn[cur], cnt, s, tis[s], gammas, tis_tr,
+                                          comp_col[cur], u, prow, Pc, branchless)
                     else:
-                        while u >= Pc[mu, cu, j]:
-                            j += 1
-                # 2. treatment engagement: dropout, then sessions attended; dose
-                attended = 0.0
-                place = False
-                dose = 0.0
-                if has_eng and eng_on[s]:
-                    off = eng_sessions[s, k - 1]
-                    if off > 0.0 and eng_eligible[cur] != 0:
-                        cum_off[s] += off
-                        if enrolled[s]:
-                            h = eng_drop[s]
-                            if h > 0.0 and uniform(k_ind, k, KIND_ENG_DROPOUT, 0) < -math.expm1(-h):
-                                enrolled[s] = False
-                        if enrolled[s]:
-                            place = True
-                            whole = math.floor(off)
-                            attended = float(_binomial_inv(int(whole), prop[s], uniform(k_ind, k, KIND_ENG_ATTEND, 0)))
-                            frac = off - whole
-                            if frac > 0.0 and uniform(k_ind, k, KIND_ENG_ATTEND, 1) < prop[s] * frac:
-                                attended += 1.0
-                            cum_att[s] += attended
-                    if cum_off[s] > 0.0:
-                        dose = cum_att[s] / cum_off[s]
-                # 3. events, by the state at point k-1 and the counters at the start of the cycle
-                n_occ = 0
-                if has_events:
+                        # _walk, written out: an array handed to a helper inside this loop costs reference counting
+                        j = 0
+                        mu, cu = np.uintp(m), np.uintp(cur)
+                        if branchless:
+                            for x in range(S):
+                                j += u >= Pc[mu, cu, x]
+                        else:
+                            while u >= Pc[mu, cu, j]:
+                                j += 1
+                    # 2. treatment engagement: dropout, then sessions attended; dose
+                    attended = 0.0
+                    place = False
+                    dose = 0.0
+                    if has_eng and eng_on[s]:
+                        off = eng_sessions[s, k - 1]
+                        if off > 0.0 and eng_eligible[cur] != 0:
+                            cum_off[s] += off
+                            if enrolled[s]:
+                                if eng_drop[s] > 0.0 and bits_to_uniform(draw_bits(k_ind, dconst[k])) < pdrop[s]:
+                                    enrolled[s] = False
+                            if enrolled[s]:
+                                place = True
+                                whole = math.floor(off)
+                                nw = int(whole)
+                                if bn[s] != nw:
+                                    if 0 < nw and 0.0 < prop[s] < 1.0:
+                                        _binomial_cdf(nw, prop[s], bcdf[s])
+                                    bn[s] = nw
+                                ua = bits_to_uniform(draw_bits(k_ind, aconst[k, 0]))
+                                attended = float(_binomial_from_cdf(nw, prop[s], ua, bcdf[s]))
+                                frac = off - whole
+                                if frac > 0.0 and bits_to_uniform(draw_bits(k_ind, aconst[k, 1])) < prop[s] * frac:
+                                    attended += 1.0
+                                cum_att[s] += attended
+                        if cum_off[s] > 0.0:
+                            dose = cum_att[s] / cum_off[s]
+                    # 3. events, by the state at point k-1 and the counters at the start of the cycle
+                    n_occ = 0
                     me = ev_map[s, k - 1]
-                    for e in range(E):
-                        n = 0
-                        rate = evr[me, cur, e]
-                        if rate > 0.0:
-                            rr = evrr[s, k - 1, e]
-                            if eng_mode[s] == 1:
-                                rr = 1.0 - (1.0 - rr) * dose
-                            lam = rate * rr
-                            if has_evcov:
-                                lam *= ev_hr[s, e]
-                            if lam > 0.0:
-                                if ev_kind[e] == 0:
-                                    if ue[e] >= 1.0 - lam:  # else no occurrence (see _poisson_inv)
-                                        n = _poisson(lam, ue[e], k_ind, k, e, E)
-                                elif ue[e] < lam - 0.5 * lam * lam or (ue[e] < lam and ue[e] < -math.expm1(-lam)):
-                                    n = 1  # 1 - exp(-lam) lies in [lam - lam^2/2, lam]
-                        nev[e] = n
-                        if n > 0:
-                            occurred[n_occ] = e
-                            n_occ += 1
-                    # event-driven moves: the lowest event index wins; kept destinations (death) beat them all
-                    if ev_move_keep[j] == 0:
+                    if has_events and ev_any[me, cur]:
+                        for e in range(E):
+                            n = 0
+                            rate = evr[me, cur, e]
+                            if rate > 0.0:
+                                rr = evrr[s, k - 1, e]
+                                if eng_mode[s] == 1:
+                                    rr = 1.0 - (1.0 - rr) * dose
+                                lam = rate * rr
+                                if has_evcov:
+                                    lam *= ev_hr[s, e]
+                                if lam > 0.0:
+                                    if ue_k[e] != k:
+                                        ue[e] = bits_to_uniform(draw_bits(k_ind, econst[k, e]))
+                                        ue_k[e] = k
+                                    if ev_kind[e] == 0:
+                                        if ue[e] >= 1.0 - lam:  # else no occurrence (see _poisson_inv)
+                                            n = _poisson(lam, ue[e], k_ind, k, e, E)
+                                    elif ue[e] < lam - 0.5 * lam * lam or (ue[e] < lam and ue[e] < -math.expm1(-lam)):
+                                        n = 1  # 1 - exp(-lam) lies in [lam - lam^2/2, lam]
+                            nev[e] = n
+                            if n > 0:
+                                occurred[n_occ] = e
+                                n_occ += 1
+                        # event-driven moves: the lowest event index wins; kept destinations (death) beat them all
+                        if ev_move_keep[j] == 0:
+                            for o in range(n_occ):
+                                e = occurred[o]
+                                dest = ev_move_state[e]
+                                if dest >= 0:
+                                    pm = evmp[e]
+                                    if pm >= 1.0:
+                                        hit = True
+                                    elif pm <= 0.0:
+                                        hit = False
+                                    else:
+                                        um = bits_to_uniform(draw_bits(k_ind, mconst[k, e]))
+                                        hit = um < (hit1[e] if nev[e] == 1 else -math.expm1(nev[e] * lpm[e]))
+                                    if hit:
+                                        j = dest
+                                        break
+                    if s == 0:
+                        j0 = j
+                        n_occ0 = n_occ
                         for o in range(n_occ):
-                            e = occurred[o]
-                            dest = ev_move_state[e]
-                            if dest >= 0:
-                                pm = evmp[e]
-                                if pm >= 1.0:
-                                    hit = True
-                                elif pm <= 0.0:
-                                    hit = False
-                                else:
-                                    hit = uniform(k_ind, k, KIND_EVENT_MOVE, e) < -math.expm1(nev[e] * math.log1p(-pm))
-                                if hit:
-                                    j = dest
-                                    break
+                            occ0[o] = occurred[o]
+                            nev0[occurred[o]] = nev[occurred[o]]
                 # 4. the new state, time in state, counters
                 path[s, k] = j
                 if j == cur:
@@ -584,7 +863,8 @@ def _block_general(
                                         ev_hr[s, e] *= egam[e, c, di] if di > 0 else math.exp(g * d)
                 # 5. event and engagement rewards of cycle k, weight c_k
                 if n_occ > 0 or place or keep:
-                    for r in range(R):
+                    for rx in range(R if keep else nx):
+                        r = rx if keep else xcols[rx]
                         amt = 0.0
                         for o in range(n_occ):
                             amt += nev[occurred[o]] * evw[occurred[o], r]
@@ -609,7 +889,7 @@ def _block_general(
             for s in range(n_strat):
                 for k in range(T + 1):
                     traj[i, s, k] = path[s, k]
-        _path_rewards(path, G, has_tr, TRs, TR_map, W, R, tot)
+        _path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, W, tot, ctr)
         for s in range(n_strat):
             for q in range(2 * R):
                 tot[s, q] += extra[s, q]
@@ -669,6 +949,10 @@ def _kernel(
         _point_table(Vs, V_map, W, G)
         itr = sm if TR_mats.shape[0] > 1 else 0
         TRs = TR_mats[itr]
+        gq = np.empty(G.shape[3] // 4, np.int64)
+        tr_nz = np.zeros((TRs.shape[0], S, S), np.bool_)
+        trc = np.empty(R, np.int64)
+        ng, nc = _reward_layout(G, TRs, has_tr, gq, tr_nz, trc)
         t_keep = np.int64(-1)
         if sm < n_keep:
             t_keep = t
@@ -686,8 +970,8 @@ def _kernel(
             xcs = sm if eng_cost_per_session.shape[0] > 1 else 0
             xcp = sm if eng_cost_per_place.shape[0] > 1 else 0
             _block_general(
-                i0, i1, k_samp, ind_offset, sm, t_keep, Pc, P, P_map, G, scum, start_state, tconst,
-                has_tr, TRs, TR_map, W, Vs, V_map,
+                i0, i1, k_samp, ind_offset, sm, t_keep, Pc, P, P_map, G, gq, ng, scum, start_state, tconst,
+                has_tr, TRs, TR_map, tr_nz, trc, nc, W, Vs, V_map,
                 X, has_trcov, row_cov, beta_tr[bt], gamma_tr[gt], tis_tr, comp_col, has_trcount, tr_counter,
                 has_events, has_evcov, ev_rate[er], ev_map, ev_kind, ev_beta[eb], ev_gamma[eg],
                 ev_rr[errs], ev_reward[ew], ev_counter, ev_move_state, ev_move_prob[emp], ev_move_keep,
@@ -696,8 +980,8 @@ def _kernel(
                 part_acc[t], part_ev[t], p_occ, p_cr, p_ce, out_traj,
             )
         else:
-            _block_plain(i0, i1, k_samp, ind_offset, Pc, P_map, G, scum, start_state, tconst,
-                         has_tr, TRs, TR_map, W, R, part_acc[t])
+            _block_plain(i0, i1, k_samp, ind_offset, Pc, P_map, G, gq, ng, scum, start_state, tconst,
+                         has_tr, TRs, TR_map, tr_nz, trc, nc, W, R, part_acc[t])
         normalise(part_acc[t])
         if t_keep >= 0:
             normalise(p_cr[t_keep].reshape(-1))
