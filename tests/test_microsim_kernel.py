@@ -567,3 +567,15 @@ def test_never_allocates_samples_by_individuals_by_cycles():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 5e6
+
+
+def test_without_moments_the_means_keep_their_bits_and_the_errors_are_nan():
+    """A PSA uses the means only: moments=False skips the squares and changes no sum."""
+    kw = full_features(small_model(seed=1), 700, seed=1)
+    full = simulate(n_ind=700, seed=1, **kw)
+    lean = simulate(n_ind=700, seed=1, moments=False, **kw)
+    assert np.array_equal(full.acc[..., 0, :], lean.acc[..., 0, :])
+    assert np.array_equal(full.ev_count, lean.ev_count)
+    assert np.all(lean.acc[..., 1:, :] == 0)
+    assert np.isnan(lean.se).all() and np.isnan(lean.incremental_se).all()
+    assert not combine([lean, full], over="samples").moments

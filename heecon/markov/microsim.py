@@ -352,14 +352,16 @@ def _path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, W, tot, 
 
 
 @numba.njit(inline="always", cache=True)
-def _book_individual(tot, acc, R):
-    """Add one individual's totals (and squares, squared increments) to a block accumulator."""
+def _book_individual(tot, acc, R, moments):
+    """Add one individual's totals (and, with ``moments``, squares and squared increments) to a block accumulator."""
     n_strat = tot.shape[0]
     for s in range(n_strat):
         for q in range(2 * R):
             v = tot[s, q]
             pos = (s * 2 * R + q) * _N_ACC
             fx_add(acc, pos, v)
+            if not moments:
+                continue
             fx_add(acc, pos + 2, v * v * _SQ_SCALE)
             if s > 0:
                 dv = v - tot[0, q]
@@ -386,7 +388,7 @@ def _start_states(path, k_ind, i, start_state, scum):
 
 @numba.njit(cache=True)
 def _block_plain(i0, i1, k_samp, ind_offset, Pc, P_map, G, gq, ng, scum, start_state, tconst,
-                 has_tr, TRs, TR_map, tr_nz, trc, nc, W, R, acc):
+                 has_tr, TRs, TR_map, tr_nz, trc, nc, W, R, moments, acc):
     """Fast path (no covariates, events, engagement or per-cycle output).
 
     Phase 1 walks every strategy through the cycles on the shared uniforms,
@@ -406,7 +408,7 @@ def _block_plain(i0, i1, k_samp, ind_offset, Pc, P_map, G, gq, ng, scum, start_s
             for s in range(n_strat):
                 path[s, k] = _walk(Pc, P_map[s, k - 1], path[s, k - 1], u, branchless)
         _path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, W, tot, ctr)
-        _book_individual(tot, acc, R)
+        _book_individual(tot, acc, R, moments)
 
 
 @numba.njit(cache=True)
@@ -586,7 +588,7 @@ def _block_general(
     X, has_trcov, row_cov, betas, gammas, tis_tr, comp_col, has_trcount, tr_counter,
     has_events, has_evcov, evr, ev_map, ev_kind, evb, evg, evrr, evw, ev_counter, ev_move_state, evmp, ev_move_keep,
     has_eng, eng_on, eng_sessions, eng_drop, eng_ab, eng_propensity, eng_eligible, eng_cps, eng_cpp, eng_mode,
-    acc, evc, p_occ, p_cr, p_ce, traj,
+    moments, acc, evc, p_occ, p_cr, p_ce, traj,
 ):
     """General path: covariates, counters, events, engagement, per-cycle output, trajectories.
 
@@ -893,7 +895,7 @@ def _block_general(
         for s in range(n_strat):
             for q in range(2 * R):
                 tot[s, q] += extra[s, q]
-        _book_individual(tot, acc, R)
+        _book_individual(tot, acc, R, moments)
 
 
 # ---------------------------------------------------------------------------
@@ -910,7 +912,7 @@ def _kernel(
     eng_on, eng_sessions, eng_dropout, eng_ab, eng_propensity, eng_eligible,
     eng_cost_per_session, eng_cost_per_place, eng_mode,
     seed, sample_offset, ind_offset, block_size,
-    has_tr, has_trcov, has_trcount, has_events, has_evcov, has_eng,
+    has_tr, has_trcov, has_trcount, has_events, has_evcov, has_eng, moments,
     tconst, part_acc, part_ev, p_occ, p_cr, p_ce, out_traj,
 ):
     """Simulate every (sample, block of individuals) task in parallel into per-task partial outputs.
@@ -977,11 +979,11 @@ def _kernel(
                 ev_rr[errs], ev_reward[ew], ev_counter, ev_move_state, ev_move_prob[emp], ev_move_keep,
                 has_eng, eng_on, eng_sessions, eng_dropout[xd], eng_ab[xab], eng_propensity, eng_eligible,
                 eng_cost_per_session[xcs], eng_cost_per_place[xcp], eng_mode,
-                part_acc[t], part_ev[t], p_occ, p_cr, p_ce, out_traj,
+                moments, part_acc[t], part_ev[t], p_occ, p_cr, p_ce, out_traj,
             )
         else:
             _block_plain(i0, i1, k_samp, ind_offset, Pc, P_map, G, gq, ng, scum, start_state, tconst,
-                         has_tr, TRs, TR_map, tr_nz, trc, nc, W, R, part_acc[t])
+                         has_tr, TRs, TR_map, tr_nz, trc, nc, W, R, moments, part_acc[t])
         normalise(part_acc[t])
         if t_keep >= 0:
             normalise(p_cr[t_keep].reshape(-1))
@@ -1091,6 +1093,7 @@ class MicrosimResult:
     seed: int
     sample_offset: int = 0
     ind_offset: int = 0
+    moments: bool = True  # squares accumulated (else se and incremental_se are NaN)
 
     @property
     def out_sum(self) -> np.ndarray:
@@ -1121,6 +1124,8 @@ class MicrosimResult:
     def se(self) -> np.ndarray:
         """Monte Carlo standard error of :attr:`mean` (from the sums of squares)."""
         n = self.n_individuals
+        if not self.moments:
+            return np.full(self.acc.shape[:4], np.nan)
         var = (self.out_sq - n * self.mean**2) / max(n - 1, 1)
         return np.sqrt(np.maximum(var, 0.0) / n)
 
@@ -1135,6 +1140,8 @@ class MicrosimResult:
         """Standard error of :attr:`incremental_mean` under common random numbers."""
         n = self.n_individuals
         d = self.incremental_mean
+        if not self.moments:
+            return np.full(d.shape, np.nan)
         var = (self.out_dsq - n * d**2) / max(n - 1, 1)
         return np.sqrt(np.maximum(var, 0.0) / n)
 
@@ -1183,6 +1190,7 @@ def simulate(
     n_keep: int = 0,
     n_traj: int = 0,
     block_size: int | None = None,
+    moments: bool = True,
 ) -> MicrosimResult:
     """Run the microsimulation for one chunk of samples and individuals.
 
@@ -1206,6 +1214,8 @@ def simulate(
     n_keep : per-cycle occupancy, rewards and event counts for the first n_keep samples.
     n_traj : states at every point of the first n_traj individuals of sample 0.
     block_size : individuals per parallel task (results do not depend on it).
+    moments : also accumulate sums of squares and of squared increments (the Monte Carlo
+        standard errors); without them ``se`` and ``incremental_se`` are NaN and the means are unchanged.
 
     Returns
     -------
@@ -1359,7 +1369,7 @@ def simulate(
             eng_on, eng_sessions, eng_dropout, eng_ab, eng_propensity, eng_eligible,
             eng_cost_per_session, eng_cost_per_place, eng_mode,
             np.uint64(seed), np.int64(sample_offset), np.int64(ind_offset), np.int64(block_size),
-            has_tr, has_trcov, has_trcount, has_events, has_evcov, has_eng,
+            has_tr, has_trcov, has_trcount, has_events, has_evcov, has_eng, bool(moments),
             tconst, part_acc, part_ev, p_occ, p_cr, p_ce, out_traj,
         )
     finally:
@@ -1383,6 +1393,7 @@ def simulate(
         seed=int(seed),
         sample_offset=int(sample_offset),
         ind_offset=int(ind_offset),
+        moments=bool(moments),
     )
 
 
@@ -1417,6 +1428,7 @@ def combine(results, over: str = "individuals") -> MicrosimResult:
             seed=results[0].seed,
             sample_offset=results[0].sample_offset,
             ind_offset=results[0].ind_offset,
+            moments=all(r.moments for r in results),
         )
     if over == "samples":
         results.sort(key=lambda r: r.sample_offset)
@@ -1433,5 +1445,6 @@ def combine(results, over: str = "individuals") -> MicrosimResult:
             seed=results[0].seed,
             sample_offset=results[0].sample_offset,
             ind_offset=results[0].ind_offset,
+            moments=all(r.moments for r in results),
         )
     raise ValueError(f"The 'over' setting must be 'individuals' or 'samples'. Got {over!r}.")
