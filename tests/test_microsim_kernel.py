@@ -281,10 +281,13 @@ def test_kept_samples_and_trajectories_do_not_change_totals():
 # ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("features", [False, True], ids=["plain", "all-features"])
-def test_matches_numpy_reference(features):
+@pytest.mark.parametrize("features, origin_only", [(False, False), (True, False), (True, True)],
+                         ids=["plain", "all-features", "origin-only-transition-rewards"])
+def test_matches_numpy_reference(features, origin_only):
     n, n_samp = 150, 2
     kw = small_model(seed=5, n_samp=n_samp)
+    if origin_only:  # rewards of the state a cycle starts in, booked with c_k (the kernel tabulates them)
+        kw["TR_mats"] = np.repeat(kw["TR_mats"][:, :, :, :1], kw["TR_mats"].shape[3], axis=3)
     if features:
         kw = full_features(kw, n)
     res = simulate(n_ind=n, n_samples=n_samp, seed=11, sample_offset=3, ind_offset=7, n_keep=n_samp, n_traj=n,

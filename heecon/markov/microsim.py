@@ -301,8 +301,45 @@ def _reward_layout(G, TRs, has_tr, gq, tr_nz, trc):
     return ng, nc
 
 
+#: Largest per-sample table of origin-only transition rewards (doubles); larger models use the general sum.
+_MAX_TRW = 1 << 20
+
+
+@numba.njit(cache=True)
+def _origin_rewards(TRs, TR_map, W, trc, nc):
+    """Weighted transition rewards that depend on the origin state only, as a per-sample table.
+
+    When every transition-reward vector TRs[m, i, j] is the same for all destinations j (rewards of the
+    state a cycle starts in, booked with weight c_k, such as events booked in expectation), returns
+    TRW[s, k-1, i, 2c + d] = W[d, 2, r, k-1] * TRs[TR_map[s, k-1], i, 0, r] for the columns r = trc[c]:
+    the very products _path_rewards would form, so summing them in cycle order gives the same bits.
+    Otherwise (or when the table would exceed _MAX_TRW entries) returns an empty table.
+    """
+    n_strat, T = TR_map.shape[0], TR_map.shape[1]
+    nM, S = TRs.shape[0], TRs.shape[1]
+    if n_strat * T * S * 2 * nc > _MAX_TRW or nc == 0:
+        return np.zeros((0, 0, 0, 0))
+    for m in range(nM):
+        for i in range(S):
+            for j in range(1, S):
+                for c in range(nc):
+                    if TRs[m, i, j, trc[c]] != TRs[m, i, 0, trc[c]]:
+                        return np.zeros((0, 0, 0, 0))
+    out = np.empty((n_strat, T, S, 2 * nc))
+    for s in range(n_strat):
+        for k in range(T):
+            mt = TR_map[s, k]
+            for i in range(S):
+                for c in range(nc):
+                    r = trc[c]
+                    tr = TRs[mt, i, 0, r]
+                    out[s, k, i, 2 * c] = W[0, 2, r, k] * tr
+                    out[s, k, i, 2 * c + 1] = W[1, 2, r, k] * tr
+    return out
+
+
 @numba.njit(inline="always", cache=True)
-def _path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, W, tot, ctr):
+def _path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, TRW, W, tot, ctr):
     """tot[s, q] = sum over points of G[s, p, path[s, p], q] (+ weighted transition rewards).
 
     Point rewards are summed over p = 0..T in order, four reward columns at a
@@ -332,7 +369,19 @@ def _path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, W, tot, 
             tot[s, q + 1] = a1
             tot[s, q + 2] = a2
             tot[s, q + 3] = a3
-        if has_tr:
+        if has_tr and TRW.shape[0] > 0:
+            # origin-only transition rewards: the tabulated products, added in cycle order
+            for c in range(2 * nc):
+                ctr[c] = 0.0
+            for k in range(1, T1):
+                a = np.uintp(path[s, k - 1])
+                for c in range(2 * nc):
+                    ctr[c] += TRW[s, k - 1, a, c]
+            for c in range(nc):
+                r = trc[c]
+                tot[s, 2 * r] += ctr[2 * c]
+                tot[s, 2 * r + 1] += ctr[2 * c + 1]
+        elif has_tr:
             for c in range(2 * nc):
                 ctr[c] = 0.0
             for k in range(1, T1):
@@ -388,7 +437,7 @@ def _start_states(path, k_ind, i, start_state, scum):
 
 @numba.njit(cache=True)
 def _block_plain(i0, i1, k_samp, ind_offset, Pc, P_map, G, gq, ng, scum, start_state, tconst,
-                 has_tr, TRs, TR_map, tr_nz, trc, nc, W, R, moments, acc):
+                 has_tr, TRs, TR_map, tr_nz, trc, nc, TRW, W, R, moments, acc):
     """Fast path (no covariates, events, engagement or per-cycle output).
 
     Phase 1 walks every strategy through the cycles on the shared uniforms,
@@ -407,7 +456,7 @@ def _block_plain(i0, i1, k_samp, ind_offset, Pc, P_map, G, gq, ng, scum, start_s
             u = bits_to_uniform(draw_bits(k_ind, tconst[k]))
             for s in range(n_strat):
                 path[s, k] = _walk(Pc, P_map[s, k - 1], path[s, k - 1], u, branchless)
-        _path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, W, tot, ctr)
+        _path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, TRW, W, tot, ctr)
         _book_individual(tot, acc, R, moments)
 
 
@@ -584,7 +633,7 @@ def _same_dynamics(s, tis, cnt, ev_hr):
 @numba.njit(cache=True)
 def _block_general(
     i0, i1, k_samp, ind_offset, sm, t_keep, Pc, P, P_map, G, gq, ng, scum, start_state, tconst,
-    has_tr, TRs, TR_map, tr_nz, trc, nc, W, Vs, V_map,
+    has_tr, TRs, TR_map, tr_nz, trc, nc, TRW, W, Vs, V_map,
     X, has_trcov, row_cov, betas, gammas, tis_tr, comp_col, has_trcount, tr_counter,
     has_events, has_evcov, evr, ev_map, ev_kind, evb, evg, evrr, evw, ev_counter, ev_move_state, evmp, ev_move_keep,
     has_eng, eng_on, eng_sessions, eng_drop, eng_ab, eng_propensity, eng_eligible, eng_cps, eng_cpp, eng_mode,
@@ -891,7 +940,7 @@ def _block_general(
             for s in range(n_strat):
                 for k in range(T + 1):
                     traj[i, s, k] = path[s, k]
-        _path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, W, tot, ctr)
+        _path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, TRW, W, tot, ctr)
         for s in range(n_strat):
             for q in range(2 * R):
                 tot[s, q] += extra[s, q]
@@ -955,6 +1004,7 @@ def _kernel(
         tr_nz = np.zeros((TRs.shape[0], S, S), np.bool_)
         trc = np.empty(R, np.int64)
         ng, nc = _reward_layout(G, TRs, has_tr, gq, tr_nz, trc)
+        TRW = _origin_rewards(TRs, TR_map, W, trc, nc)
         t_keep = np.int64(-1)
         if sm < n_keep:
             t_keep = t
@@ -973,7 +1023,7 @@ def _kernel(
             xcp = sm if eng_cost_per_place.shape[0] > 1 else 0
             _block_general(
                 i0, i1, k_samp, ind_offset, sm, t_keep, Pc, P, P_map, G, gq, ng, scum, start_state, tconst,
-                has_tr, TRs, TR_map, tr_nz, trc, nc, W, Vs, V_map,
+                has_tr, TRs, TR_map, tr_nz, trc, nc, TRW, W, Vs, V_map,
                 X, has_trcov, row_cov, beta_tr[bt], gamma_tr[gt], tis_tr, comp_col, has_trcount, tr_counter,
                 has_events, has_evcov, ev_rate[er], ev_map, ev_kind, ev_beta[eb], ev_gamma[eg],
                 ev_rr[errs], ev_reward[ew], ev_counter, ev_move_state, ev_move_prob[emp], ev_move_keep,
@@ -983,7 +1033,7 @@ def _kernel(
             )
         else:
             _block_plain(i0, i1, k_samp, ind_offset, Pc, P_map, G, gq, ng, scum, start_state, tconst,
-                         has_tr, TRs, TR_map, tr_nz, trc, nc, W, R, moments, part_acc[t])
+                         has_tr, TRs, TR_map, tr_nz, trc, nc, TRW, W, R, moments, part_acc[t])
         normalise(part_acc[t])
         if t_keep >= 0:
             normalise(p_cr[t_keep].reshape(-1))
