@@ -505,6 +505,60 @@ def _cov_person(X, i, row_cov, row_dyn, comp_col, betas, linx, hrx, row_mod):
         row_mod[cur] = mod or row_dyn[cur]
 
 
+@numba.njit(cache=True)
+def _cov_row_cum(P, Lp, m, cur, linx, hrx, comp, prow, cum):
+    """The row `cur` of matrix m with a person's static hazard ratios, ready to draw from repeatedly.
+
+    Fills cum[j] with the running sum _cov_row_draw compares u against where prow[j] > 0 (else -1, never
+    drawn) and returns the fallback state (the last with positive probability, else cur); returns -2 when
+    no hazard ratio differs from 1 (then the stored row applies). Drawing is then: the first j with
+    u < cum[j], else the fallback, which is exactly _cov_row_draw's result for the same u.
+    """
+    S = P.shape[1]
+    modified = False
+    for j in range(S):
+        lin = linx[cur, j]
+        p = P[m, cur, j]
+        if lin != 0.0 and j != comp:
+            modified = True
+            hr = hrx[cur, j]
+            if hr == 0.0 or p <= 0.0:
+                p = 0.0
+            elif p < 1.0:
+                p = -math.expm1(hr * Lp[m, cur, j])
+        prow[j] = p
+    if not modified:
+        return -2
+    if comp >= 0:
+        off = 0.0
+        for j in range(S):
+            if j != comp:
+                off += prow[j]
+        if off > 1.0:
+            for j in range(S):
+                prow[j] /= off
+            prow[comp] = 0.0
+        else:
+            prow[comp] = 1.0 - off
+    else:
+        tot = 0.0
+        for j in range(S):
+            tot += prow[j]
+        if tot > 0.0:
+            for j in range(S):
+                prow[j] /= tot
+    acc = 0.0
+    last = -1
+    for j in range(S):
+        acc += prow[j]
+        if prow[j] > 0.0:
+            last = j
+            cum[j] = acc
+        else:
+            cum[j] = -1.0
+    return last if last >= 0 else cur
+
+
 @numba.njit(inline="always", cache=True)  # inlined: an array argument in the hot loop costs reference counting
 def _cov_row_draw(P, Lp, m, cur, linx, hrx, dyn, cnt, s, tis_s, gammas, tis_tr, comp, u, prow, Pc, branchless):
     """Draw the move from `cur` with the individual's hazard ratios; see docs/microsim-kernel.md.
@@ -730,6 +784,11 @@ def _block_general(
     Lp = np.zeros((P.shape[0], S, S))
     if has_trcov:
         _cov_rows_prepare(P, row_cov, gammas, tis_tr, row_dyn, Lp)
+    # per strategy: the last static covariate row built (matrix, state), its running sums and fallback
+    rc_m = np.full(n_strat, -1, np.int64)
+    rc_cur = np.full(n_strat, -1, np.int64)
+    rc_fb = np.zeros(n_strat, np.int64)
+    rc_cum = np.empty((n_strat, S))
     # coupling of strategies to strategy 0 (cycles whose inputs are identical), and strategy 0's step
     cpl = np.zeros((n_strat, T + 1), np.bool_)
     cpl_dyn = _coupling(P, P_map, evr, ev_map, evrr, evg, row_dyn, eng_on, eng_sessions, eng_mode, cpl)
@@ -766,6 +825,8 @@ def _block_general(
                     prop[s] = _beta_draw(k_ind, eng_ab[s, 0], eng_ab[s, 1])
         if has_trcov:
             _cov_person(X, i, row_cov, row_dyn, comp_col, betas, linx, hrx, row_mod)
+            for s in range(n_strat):
+                rc_m[s] = -1
         if has_evcov:
             for e in range(E):
                 lx = 0.0
@@ -793,7 +854,21 @@ def _block_general(
                 else:
                     m = P_map[s, k - 1]
                     # 1. the drawn move
-                    if has_trcov and row_mod[cur]:
+                    if has_trcov and row_mod[cur] and not row_dyn[cur]:
+                        # a static covariate row: built once per (person, strategy, matrix, state), then reused
+                        if rc_m[s] != m or rc_cur[s] != cur:
+                            rc_fb[s] = _cov_row_cum(P, Lp, m, cur, linx, hrx, comp_col[cur], prow, rc_cum[s])
+                            rc_m[s] = m
+                            rc_cur[s] = cur
+                        if rc_fb[s] == -2:
+                            j = _walk(Pc, m, cur, u, branchless)
+                        else:
+                            j = rc_fb[s]
+                            for x in range(S):
+                                if u < rc_cum[s, x]:
+                                    j = x
+                                    break
+                    elif has_trcov and row_mod[cur]:
                         j = _cov_row_draw(P, Lp, m, cur, linx, hrx, row_dyn[cur], cnt, s, tis[s], gammas, tis_tr,
                                           comp_col[cur], u, prow, Pc, branchless)
                     else:
@@ -1111,6 +1186,30 @@ def _check_probs(name: str, a: np.ndarray, row_axis_name: str = "row") -> None:
         _fail(name, f"have every {row_axis_name} summing to 1", f"{sums[bad]:.12g} for the {row_axis_name} at {bad}")
 
 
+def _dedupe(mats: np.ndarray, maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop repeated matrices (equal in every sample) and point the map at the first copy.
+
+    A scenario compiler stores one matrix per strategy and segment; where strategies or segments share
+    one (the same mortality year, say), the kernel then sees the repeat, which lets it keep a person's
+    covariate-modified row from one cycle to the next. The numbers do not change.
+    """
+    n = mats.shape[1]
+    if n <= 1:
+        return mats, maps
+    first: dict[bytes, int] = {}
+    keep: list[int] = []
+    where = np.empty(n, np.int64)
+    for m in range(n):
+        key = np.ascontiguousarray(mats[:, m]).tobytes()
+        if key not in first:
+            first[key] = len(keep)
+            keep.append(m)
+        where[m] = first[key]
+    if len(keep) == n:
+        return mats, maps
+    return np.ascontiguousarray(mats[:, keep]), where[maps]
+
+
 def _sample_axis_len(*arrays: object) -> int:
     n = 1
     for a in arrays:
@@ -1310,6 +1409,7 @@ def simulate(
     P_mats = _as("P_mats", P_mats, np.float64, (smp, None, S, S), n_samp)
     _check_probs("P_mats", P_mats)
     _check_index("P_map", P_map, P_mats.shape[1])
+    P_mats, P_map = _dedupe(P_mats, P_map)
     V_mats = _as("V_mats", V_mats, np.float64, (smp, None, S, R), n_samp)
     V_map = _as("V_map", V_map, np.int64, (n_strat, T))
     _check_index("V_map", V_map, V_mats.shape[1])
