@@ -84,3 +84,13 @@ def test_flagship_headline_in_a_small_probabilistic_run(tmp_path):
         assert text in r.output, text
     s = json.loads((out / "summary.json").read_text())
     assert s["headline"]["perspectives"]["societal"]["inc_costs"] is not None
+
+
+def test_headline_icer_cell_names_the_quadrant():
+    from heecon.report.console import _icer_text
+
+    ne = {"inc_costs": 2000.0, "inc_qalys": 0.1, "icer": 20000.0}
+    sw = {"inc_costs": -16000.0, "inc_qalys": -0.0002, "icer": 80_000_000.0}
+    assert _icer_text(ne, "GBP") == "£20,000/QALY"
+    assert _icer_text(sw, "GBP") == "saves £80,000,000 per QALY lost"
+    assert _icer_text({"inc_costs": 1.0, "inc_qalys": 0.0, "icer": None}, "GBP") == "—"

@@ -102,6 +102,16 @@ def print_psa(psa: Any, console: Console | None = None) -> None:
     con.print(pt)
 
 
+def _icer_text(e: dict[str, Any], cur: Any) -> str:
+    """The ICER cell of a headline row: per QALY gained (north-east) or, when the strategy is cheaper and less
+    effective (south-west), the saving per QALY lost, which a bare ratio would present as a cost per QALY."""
+    if e["icer"] is None:
+        return "—"
+    if e["inc_costs"] < 0 and e["inc_qalys"] < 0:
+        return f"saves {money(-e['inc_costs'] / -e['inc_qalys'], cur)} per QALY lost"
+    return money(e["icer"], cur) + "/QALY"
+
+
 def print_headline(result: Any, psa: Any = None, console: Console | None = None) -> None:
     """Per perspective: incremental cost and QALYs, ICER, net benefit, P(cost-effective), events averted."""
     from heecon.report.headline import headline
@@ -124,7 +134,7 @@ def print_headline(result: Any, psa: Any = None, console: Console | None = None)
         for e in entries:
             if not e:
                 continue
-            icer = e["dominance"] or (money(e["icer"], cur) + "/QALY" if e["icer"] is not None else "—")
+            icer = e["dominance"] or _icer_text(e, cur)
             row = [p, e["strategy"], money(e["inc_costs"], cur), f"{e['inc_qalys']:.4f}", icer]
             row += [money(e["inc_nmb"][str(int(w))], cur) for w in h["wtp"]]
             if psa is not None:
