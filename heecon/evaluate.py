@@ -48,7 +48,7 @@ def evaluate_totals(scenario: Scenario, draws: Mapping[str, np.ndarray] | None, 
         from heecon.microsim.run import evaluate_microsim
 
         return evaluate_microsim(scenario, draws, n, chunk=chunk, validate=validate, progress=progress,
-                                 sample_offset=sample_offset).totals
+                                 sample_offset=sample_offset, moments=False).totals
     from heecon.markov.cohort import run_cohort
     from heecon.model.compile import compile_model
 

@@ -1,14 +1,31 @@
-"""The microsimulation kernel on an NVIDIA GPU (numba-cuda): the same counter-based generator and the same
-walk, so every state path (and so every count) equals the CPU run's, and float sums agree to rounding.
+"""The microsimulation kernel on an NVIDIA GPU (numba-cuda): the same counter-based generator, the same walk and
+the same steps, so every state path (and so every count) equals the CPU run's, and sums agree to rounding.
 
-Scope: the kernel's fast path, i.e. Markov transitions with per-state rewards and one-off rewards on moves
-(the FMH-6 benchmark model, and any scenario without covariates, events or treatment engagement). Models that
-use those features run on the CPU kernel; :func:`supports` says which path a model needs.
+Two kernels:
 
-One CUDA thread simulates one individual of one parameter set for every strategy (common random numbers);
-blocks are laid out per sample so that a warp's totals are reduced with shuffles before one atomic add per
-warp. The per-sample tables (cumulative transition rows, point-reward tables) are built on the host by the
-CPU kernel's own functions, so both devices walk identical numbers.
+* the fast path (:func:`simulate_gpu`): Markov transitions with per-state rewards and one-off rewards on moves
+  (the FMH-6 benchmark model). One CUDA thread simulates one individual of one parameter set for every strategy
+  (common random numbers); a warp's float totals are reduced with shuffles before one atomic add per warp. It
+  keeps sums and sums of squares only (no paired squares, event counts or per-cycle rewards).
+* the general kernel (:func:`simulate_gpu_general`, source in :mod:`heecon.markov._microsim_cuda_general`):
+  everything the CPU kernel's general block does -- covariates on transitions (attributes, history counters,
+  time in state, complement columns), counters, Poisson and Bernoulli events with covariates, strategy rate
+  ratios, rewards and event-driven moves, treatment engagement (Beta or supplied propensity, dropout,
+  attendance, ITT or dose-scaled effect), population files (start states), event counts, incremental standard
+  errors, per-cycle output for kept samples and trajectories. It returns a
+  :class:`heecon.markov.microsim.MicrosimResult` with the CPU kernel's exact fixed-point accumulators.
+
+:func:`gpu_path` picks the kernel (the fast one only where it gives everything the caller needs),
+:func:`unsupported` says what the general kernel cannot hold (a few size limits), :func:`available` whether a GPU
+is there. The per-sample tables (cumulative rows, point-reward tables, and every transcendental value that does
+not depend on the individual) are built on the host by the CPU kernel's own functions.
+
+Verification: the general kernel was checked in numba's CUDA simulator, which runs its source in Python, against
+the CPU kernel on every feature and on the flagship, feature and Krijkamp scenarios (tests/test_gpu_general.py,
+``cudasim`` tests, part of the default run): state paths, counts and the exact accumulators are equal bit for bit.
+Its PTX was compiled with libNVVM (CUDA 13, sm_90) to check that it builds and that no product feeding a sum is
+fused into a multiply-add. The same comparisons at real sizes on a GPU (``gpu`` tests) are written but had not yet
+been run on hardware when this kernel was added.
 
 Numba-cuda under NumPy >= 2.5 needs ``np.row_stack`` (removed in NumPy 2.5) restored before import; this module
 does that.
@@ -17,12 +34,14 @@ does that.
 from __future__ import annotations
 
 import math
+import os
 import time
 from typing import Any
 
 import numpy as np
 
-__all__ = ["available", "supports", "simulate_gpu"]
+__all__ = ["available", "simulator", "supports", "unsupported", "gpu_path", "simulate_gpu",
+           "simulate_gpu_general"]
 
 _CUDA: Any = None
 _KERNEL: Any = None
@@ -40,9 +59,28 @@ def _cuda() -> Any:
     return _CUDA
 
 
-def available() -> bool:
-    """True when numba-cuda is importable and a CUDA device is present."""
+def simulator() -> bool:
+    """True when numba's CUDA simulator is switched on (``NUMBA_ENABLE_CUDASIM=1`` before numba is imported)."""
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        return True
     try:
+        from numba import config
+
+        return bool(getattr(config, "ENABLE_CUDASIM", 0))
+    except Exception:
+        return False
+
+
+def available() -> bool:
+    """True when numba-cuda is importable and a CUDA device is present.
+
+    numba's CUDA simulator reports a device too, but it runs kernels in Python (thousands of times slower):
+    it counts only where ``HEECON_CUDASIM=1`` asks for it explicitly (the simulator tests do, in a subprocess),
+    so no ordinary run ever picks it.
+    """
+    try:
+        if simulator() and os.environ.get("HEECON_CUDASIM") != "1":
+            return False
         cuda = _cuda()
         return bool(cuda.is_available())
     except Exception:  # no numba-cuda, no driver, no device
@@ -59,6 +97,47 @@ def supports(kwargs: dict[str, Any]) -> bool:
         return False
     tis = kwargs.get("tis_tr")
     return tis is None or bool(np.all(np.asarray(tis) == 1.0))
+
+
+#: Limits of the general kernel (its per-thread arrays have sizes fixed at compile time; see unsupported()).
+GENERAL_MAX_R = 32  # reward columns
+GENERAL_MAX_E = 64  # event types
+GENERAL_MAX_K = 32  # history counters
+GENERAL_MAX_S_COV = 512  # states, when transitions have covariates (one row of probabilities per thread)
+
+
+def unsupported(P_mats: Any, V_mats: Any, kwargs: dict[str, Any]) -> str | None:
+    """Why the general GPU kernel cannot run a model (None when it can); ``kwargs`` as for ``simulate``."""
+    S = np.shape(P_mats)[2]
+    R = np.shape(V_mats)[3]
+    E = np.shape(kwargs["ev_rate"])[3] if kwargs.get("ev_rate") is not None else 0
+    K = 0
+    for name, ax in (("gamma_tr", 3), ("ev_gamma", 2), ("ev_counter", 1), ("tr_counter", 2)):
+        if kwargs.get(name) is not None:
+            K = np.shape(kwargs[name])[ax]
+            break
+    if R > GENERAL_MAX_R:
+        return f"{R} reward columns (the GPU kernel holds at most {GENERAL_MAX_R})"
+    if E > GENERAL_MAX_E:
+        return f"{E} event types (the GPU kernel holds at most {GENERAL_MAX_E})"
+    if K > GENERAL_MAX_K:
+        return f"{K} history counters (the GPU kernel holds at most {GENERAL_MAX_K})"
+    if S > GENERAL_MAX_S_COV and not supports({k: kwargs.get(k) for k in ("beta_tr", "gamma_tr", "tis_tr")}):
+        return f"{S} states with covariates on transitions (the GPU kernel holds at most {GENERAL_MAX_S_COV})"
+    return None
+
+
+def gpu_path(kwargs: dict[str, Any], *, n_keep: int = 0, n_cycles: int = 0) -> str:
+    """Which GPU kernel a run takes: "fast" where the fast path gives all the caller needs, else "general".
+
+    The fast path has no covariates, counters, events, engagement or population file (``start_state``), no
+    per-cycle rewards or paired squares (incremental SE), and at most MAX_POINTS - 1 cycles; the general kernel
+    has everything. Under the CUDA simulator everything takes the general kernel (the fast one uses warp
+    shuffles the simulator lacks).
+    """
+    fast = (supports(kwargs) and kwargs.get("start_state") is None and n_keep == 0 and n_cycles + 1 <= MAX_POINTS
+            and not simulator())
+    return "fast" if fast else "general"
 
 
 def _build_kernel() -> Any:
@@ -233,7 +312,9 @@ def simulate_gpu(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarray, V_ma
     d_traj = cuda.to_device(traj)
     if S > 32767:
         raise ValueError("the GPU kernel handles at most 32,767 states")
-    tpb = int(threads_per_block)
+    sim = simulator()
+    tpb = int(threads_per_block or (32 if sim else 128))
+    chunk = int(chunk or (64 if sim else 16))
     kernel_s = 0.0
     batch = int(sample_batch or max(1, min(ns, 65535)))
     for lo in range(0, ns, batch):
@@ -261,3 +342,349 @@ def simulate_gpu(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarray, V_ma
     out_sq_r = out_sq[:, :, :Q].reshape(ns, n_strat, R, 2)
     return {"out_sum": out_sum, "out_sq": out_sq_r, "kernel_s": np.float64(kernel_s), "occupancy": d_occ.copy_to_host(),
             "trajectories": d_traj.copy_to_host()}
+
+
+# ---------------------------------------------------------------------------
+# The general kernel (covariates, counters, events, engagement, population files, per-cycle output)
+# ---------------------------------------------------------------------------
+
+_GENERAL_KERNELS: dict[tuple[int, ...], Any] = {}
+
+
+def _pow2(n: int, lo: int = 4) -> int:
+    """Smallest power of two >= max(n, lo) (compile-time array sizes, so similar models share a kernel)."""
+    return max(lo, 1 << max(int(n) - 1, 0).bit_length())
+
+
+def _dev_array(a: np.ndarray, dtype: Any) -> np.ndarray:
+    """C-contiguous copy of ``a`` with every axis at least 1 long (zero-size arrays padded with zeros)."""
+    a = np.asarray(a, dtype=dtype)
+    if a.size == 0:
+        return np.zeros(tuple(max(n, 1) for n in a.shape), dtype)
+    return np.ascontiguousarray(a)
+
+
+def _prepare(P_mats: Any, P_map: Any, V_mats: Any, V_map: Any, W: Any, **kw: Any) -> dict[str, Any]:
+    """The arguments of :func:`heecon.markov.microsim.simulate`, validated and filled in as that wrapper does.
+
+    Written after the CPU wrapper (same helpers, same messages, same defaults and flags); the GPU tests compare
+    every output with the CPU run, so a drift between the two would show there.
+    """
+    from heecon.markov.microsim import _as, _check_index, _check_probs, _fail, _sample_axis_len
+
+    g = kw.get
+    P_map = _as("P_map", P_map, np.int64, (None, None))
+    n_strat, T = P_map.shape
+    P_mats = np.asarray(P_mats)
+    if P_mats.ndim != 4:
+        _fail("P_mats", "have 4 dimensions (samples, matrices, S, S)", f"shape {P_mats.shape}")
+    S = P_mats.shape[2]
+    V_mats = np.asarray(V_mats)
+    if V_mats.ndim != 4:
+        _fail("V_mats", "have 4 dimensions (samples, matrices, S, R)", f"shape {V_mats.shape}")
+    R = V_mats.shape[3]
+    n_ind = g("n_ind")
+    if n_ind is None:
+        if g("X") is not None:
+            n_ind = np.shape(g("X"))[0]
+        elif g("start_state") is not None:
+            n_ind = np.shape(g("start_state"))[0]
+        else:
+            raise ValueError("Give n_ind (the number of individuals), or X / start_state with one row each.")
+    n_ind = int(n_ind)
+    if n_ind < 1:
+        raise ValueError(f"The 'n_ind' setting must be a positive integer. Got {n_ind}.")
+    n_samp = g("n_samples")
+    if n_samp is None:
+        n_samp = _sample_axis_len(P_mats, V_mats, *(g(k) for k in (
+            "TR_mats", "start_probs", "beta_tr", "gamma_tr", "ev_rate", "ev_beta", "ev_gamma", "ev_rr", "ev_reward",
+            "ev_move_prob", "eng_dropout", "eng_ab", "eng_cost_per_session", "eng_cost_per_place")))
+    n_samp = int(n_samp)
+    X = g("X")
+    A = 0 if X is None else np.shape(X)[1]
+    K = 0
+    for name, ax in (("gamma_tr", 3), ("ev_gamma", 2), ("ev_counter", 1), ("tr_counter", 2)):
+        if g(name) is not None:
+            K = np.shape(g(name))[ax]
+            break
+    E = 0 if g("ev_rate") is None else np.shape(g("ev_rate"))[3]
+    smp = "samples"
+    o: dict[str, Any] = {"n_ind": n_ind, "n_samp": n_samp, "n_strat": n_strat, "T": T, "S": S, "R": R, "E": E,
+                         "K": K, "A": A}
+    o["P_map"] = P_map
+    o["P_mats"] = P_mats = _as("P_mats", P_mats, np.float64, (smp, None, S, S), n_samp)
+    _check_probs("P_mats", P_mats)
+    _check_index("P_map", P_map, P_mats.shape[1])
+    o["V_mats"] = _as("V_mats", V_mats, np.float64, (smp, None, S, R), n_samp)
+    o["V_map"] = V_map = _as("V_map", V_map, np.int64, (n_strat, T))
+    _check_index("V_map", V_map, o["V_mats"].shape[1])
+    o["W"] = W = _as("W", W, np.float64, (2, 3, R, T))
+    state0 = np.zeros((1, n_strat, S))
+    state0[..., 0] = 1.0
+    if g("start_state") is not None:
+        o["start_state"] = _as("start_state", g("start_state"), np.int64, (n_ind,))
+        _check_index("start_state", o["start_state"], S)
+        o["start_probs"] = state0
+    else:
+        o["start_state"] = np.zeros(0, np.int64)
+        o["start_probs"] = _as("start_probs", g("start_probs"), np.float64, (smp, n_strat, S), n_samp, default=state0)
+        _check_probs("start_probs", o["start_probs"])
+    zmap = np.zeros((n_strat, T), np.int64)
+    o["TR_mats"] = _as("TR_mats", g("TR_mats"), np.float64, (smp, None, S, S, R), n_samp,
+                       default=np.zeros((1, 1, S, S, R)))
+    o["TR_map"] = _as("TR_map", g("TR_map"), np.int64, (n_strat, T), default=zmap)
+    _check_index("TR_map", o["TR_map"], o["TR_mats"].shape[1])
+    o["has_tr"] = bool(np.any(o["TR_mats"] != 0.0) and np.any(W[:, 2] != 0.0))
+    o["X"] = _as("X", X, np.float64, (n_ind, A), default=np.zeros((n_ind, 0)))
+    o["beta_tr"] = _as("beta_tr", g("beta_tr"), np.float64, (smp, S, S, A), n_samp, default=np.zeros((1, S, S, A)))
+    o["gamma_tr"] = _as("gamma_tr", g("gamma_tr"), np.float64, (smp, S, S, K), n_samp, default=np.zeros((1, S, S, K)))
+    o["tis_tr"] = tis = _as("tis_tr", g("tis_tr"), np.float64, (S, S, None), default=np.ones((S, S, 1)), lo=0.0)
+    if tis.shape[2] < 1:
+        _fail("tis_tr", "have at least one time-in-state column", f"shape {tis.shape}")
+    o["comp_col"] = comp = _as("comp_col", g("comp_col"), np.int64, (S,), default=np.arange(S))
+    if np.any((comp < -1) | (comp >= S)):
+        _fail("comp_col", f"hold a column in [0, {S}) or -1 for each row", comp.tolist())
+    o["row_cov"] = (np.any(o["beta_tr"] != 0.0, axis=(0, 2, 3)) | np.any(o["gamma_tr"] != 0.0, axis=(0, 2, 3))
+                    | np.any(tis != 1.0, axis=(1, 2)))
+    o["has_trcov"] = bool(o["row_cov"].any())
+    o["tr_counter"] = _as("tr_counter", g("tr_counter"), np.float64, (S, S, K), default=np.zeros((S, S, K)))
+    o["has_trcount"] = bool(np.any(o["tr_counter"] != 0.0))
+    o["ev_rate"] = _as("ev_rate", g("ev_rate"), np.float64, (smp, None, S, E), n_samp, default=np.zeros((1, 1, S, 0)),
+                       lo=0.0)
+    o["ev_map"] = _as("ev_map", g("ev_map"), np.int64, (n_strat, T), default=zmap)
+    _check_index("ev_map", o["ev_map"], o["ev_rate"].shape[1])
+    o["ev_kind"] = _as("ev_kind", g("ev_kind"), np.int64, (E,), default=np.zeros(E, np.int64))
+    if np.any((o["ev_kind"] != 0) & (o["ev_kind"] != 1)):
+        _fail("ev_kind", "hold 0 (Poisson count) or 1 (Bernoulli) per event type", o["ev_kind"].tolist())
+    o["ev_beta"] = _as("ev_beta", g("ev_beta"), np.float64, (smp, E, A), n_samp, default=np.zeros((1, E, A)))
+    o["ev_gamma"] = _as("ev_gamma", g("ev_gamma"), np.float64, (smp, E, K), n_samp, default=np.zeros((1, E, K)))
+    o["ev_rr"] = _as("ev_rr", g("ev_rr"), np.float64, (smp, n_strat, T, E), n_samp,
+                     default=np.ones((1, n_strat, T, E)), lo=0.0)
+    o["ev_reward"] = _as("ev_reward", g("ev_reward"), np.float64, (smp, E, R), n_samp, default=np.zeros((1, E, R)))
+    o["ev_counter"] = _as("ev_counter", g("ev_counter"), np.float64, (E, K), default=np.zeros((E, K)))
+    o["ev_move_state"] = ms = _as("ev_move_state", g("ev_move_state"), np.int64, (E,), default=np.full(E, -1))
+    if np.any((ms < -1) | (ms >= S)):
+        _fail("ev_move_state", f"hold a state in [0, {S}) or -1 per event type", ms.tolist())
+    o["ev_move_prob"] = _as("ev_move_prob", g("ev_move_prob"), np.float64, (smp, E), n_samp, default=np.zeros((1, E)),
+                            lo=0.0, hi=1.0)
+    o["ev_move_keep"] = _as("ev_move_keep", g("ev_move_keep"), np.int64, (S,), default=np.zeros(S, np.int64))
+    o["has_events"] = bool(E > 0 and np.any(o["ev_rate"] > 0.0))
+    o["has_evcov"] = bool(np.any(o["ev_beta"] != 0.0) or np.any(o["ev_gamma"] != 0.0))
+    o["eng_sessions"] = ses = _as("eng_sessions", g("eng_sessions"), np.float64, (n_strat, T),
+                                  default=np.zeros((n_strat, T)), lo=0.0)
+    o["eng_on"] = np.any(ses > 0, axis=1)
+    o["has_eng"] = bool(o["eng_on"].any())
+    o["eng_dropout"] = _as("eng_dropout", g("eng_dropout"), np.float64, (smp, n_strat), n_samp,
+                           default=np.zeros((1, n_strat)), lo=0.0)
+    o["eng_ab"] = _as("eng_ab", g("eng_ab"), np.float64, (smp, n_strat, 2), n_samp, default=np.ones((1, n_strat, 2)),
+                      lo=1e-300)
+    o["eng_propensity"] = pr = _as("eng_propensity", g("eng_propensity"), np.float64, (None,), default=np.zeros(0),
+                                   lo=0.0, hi=1.0)
+    if pr.shape[0] not in (0, n_ind):
+        _fail("eng_propensity", f"hold one probability per individual ({n_ind})", f"shape {pr.shape}")
+    o["eng_eligible"] = _as("eng_eligible", g("eng_eligible"), np.int64, (S,), default=np.ones(S, np.int64))
+    o["eng_cps"] = _as("eng_cost_per_session", g("eng_cost_per_session"), np.float64, (smp, n_strat, R), n_samp,
+                       default=np.zeros((1, n_strat, R)))
+    o["eng_cpp"] = _as("eng_cost_per_place", g("eng_cost_per_place"), np.float64, (smp, n_strat, R), n_samp,
+                       default=np.zeros((1, n_strat, R)))
+    o["eng_mode"] = _as("eng_mode", g("eng_mode"), np.int64, (n_strat,), default=np.zeros(n_strat, np.int64))
+    if np.any((o["eng_mode"] != 0) & (o["eng_mode"] != 1)):
+        _fail("eng_mode", "hold 0 (intention to treat) or 1 (dose-scaled) per strategy", o["eng_mode"].tolist())
+    seed = int(g("seed") or 0)
+    if not 0 <= seed < 2**64:
+        raise ValueError(f"The 'seed' setting must be an integer in [0, 2**64). Got {seed}.")
+    o["seed"] = seed
+    o["n_keep"] = int(min(max(int(g("n_keep") or 0), 0), n_samp))
+    o["n_traj"] = int(min(max(int(g("n_traj") or 0), 0), n_ind))
+    o["moments"] = bool(g("moments", True))
+    return o
+
+
+def _general_kernel(tpb: int, chunk: int, mq: int, me: int, mk: int, ms: int) -> Any:
+    key = (tpb, chunk, mq, me, mk, ms)
+    if key not in _GENERAL_KERNELS:
+        _cuda()
+        from heecon.markov import _microsim_cuda_general as gk
+
+        _GENERAL_KERNELS[key] = gk.build_kernel(*key)
+    return _GENERAL_KERNELS[key]
+
+
+def simulate_gpu_general(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarray, V_map: np.ndarray,
+                         W: np.ndarray, *, threads_per_block: int | None = None, chunk: int | None = None,
+                         sample_batch: int | None = None, launch_individuals: int | None = None,
+                         timings: dict[str, float] | None = None, **kwargs: Any) -> Any:
+    """The microsimulation with every feature of the CPU kernel, on the GPU.
+
+    Takes the arguments of :func:`heecon.markov.microsim.simulate` (``n_ind``, ``n_samples``, ``seed``,
+    ``sample_offset``, ``ind_offset``, ``start_probs``, ``start_state``, ``TR_mats`` ... ``eng_mode``, ``n_keep``,
+    ``n_traj``, ``moments``; ``block_size`` is ignored) and returns the same
+    :class:`~heecon.markov.microsim.MicrosimResult`: the same state paths, counts and per-cycle output, and the
+    same exact fixed-point accumulators (see the module docstring of :mod:`heecon.markov._microsim_cuda_general`
+    for the one caveat, transcendental functions).
+
+    GPU settings: ``threads_per_block`` (individuals per CUDA block; a power of two; default 128) and ``chunk``
+    (accumulators reduced per pass over the block's shared memory; default 16) -- in the CUDA simulator 32 and
+    64, which cut the simulator's per-thread and per-barrier costs and leave the code path as it is --,
+    ``sample_batch`` (samples per launch, at most 65,535), ``launch_individuals`` (individuals per launch; at
+    most 2**22 so that no int64 limb can overflow), and ``timings``: a dict that receives ``kernel_s``, the
+    seconds spent in the kernel.
+    """
+    from heecon.markov import _microsim_cuda_general as gk
+    from heecon.markov._accumulate import normalise
+    from heecon.markov.microsim import MAX_BLOCK, MicrosimResult, _cum_rows, _point_table, _transition_constants
+    from heecon.markov.rng import KIND_EVENT_COUNT, KIND_START, counter_constant, seed_key
+
+    kwargs.pop("block_size", None)
+    sample_offset = int(kwargs.pop("sample_offset", 0))
+    ind_offset = int(kwargs.pop("ind_offset", 0))
+    a = _prepare(P_mats, P_map, V_mats, V_map, W, **kwargs)
+    why = unsupported(a["P_mats"], a["V_mats"], {k: a[k] for k in ("ev_rate", "gamma_tr", "beta_tr", "tis_tr")})
+    if why:
+        raise ValueError(f"the GPU kernel cannot run this model: {why}; use the CPU kernel")
+    sim = simulator()
+    tpb = int(threads_per_block or (32 if sim else 128))
+    chunk = int(chunk or (64 if sim else 16))
+    if tpb < 1 or tpb & (tpb - 1) or tpb > 1024:
+        raise ValueError(f"threads_per_block must be a power of two up to 1024. Got {tpb}.")
+    cuda = _cuda()
+    n_ind, ns, n_strat, T, S, R, E, K, A = (a[k] for k in ("n_ind", "n_samp", "n_strat", "T", "S", "R", "E", "K",
+                                                            "A"))
+    Q = 2 * R
+    nsl = 6 * Q + E
+    n_keep, n_traj = a["n_keep"], a["n_traj"]
+    mq, me, mk = _pow2(Q), _pow2(E), _pow2(K)
+    ms = _pow2(S) if a["has_trcov"] else 1
+    kernel = _general_kernel(tpb, int(chunk), mq, me, mk, ms)
+
+    # host tables, built with the CPU kernel's own functions (the same numbers on both devices)
+    P = a["P_mats"]
+    PP = np.empty((P.shape[0], 3) + P.shape[1:])
+    for x in range(P.shape[0]):
+        _cum_rows(P[x], PP[x, 0])
+    PP[:, 1] = P
+    lp = np.empty_like(P)
+    gk.log1m_table(P, lp)
+    PP[:, 2] = lp
+    Vm = a["V_mats"]
+    G = np.zeros((Vm.shape[0], n_strat, T + 1, S, -(-Q // 4) * 4))
+    for x in range(Vm.shape[0]):
+        _point_table(Vm[x], a["V_map"], a["W"], G[x])
+    sp = a["start_probs"]
+    scum = np.empty((sp.shape[0], n_strat, S))
+    for x in range(sp.shape[0]):
+        _cum_rows(sp[x][None], scum[x][None])
+    maps = np.stack([a["P_map"], a["V_map"], a["TR_map"], a["ev_map"]])
+    consts = np.empty((T + 1, 1 + E), np.uint64)
+    consts[:, 0] = _transition_constants(T)
+    for k in range(T + 1):
+        for e in range(E):
+            consts[k, 1 + e] = counter_constant(k, KIND_EVENT_COUNT, e)
+    logtis = np.empty_like(a["tis_tr"])
+    gk.log_table(a["tis_tr"], logtis)
+    stint = np.stack([a["row_cov"].astype(np.int64), a["comp_col"], a["ev_move_keep"], a["eng_eligible"]])
+    ev_int = np.stack([a["ev_kind"], a["ev_move_state"]])
+    evg = a["ev_gamma"]
+    egam = np.empty(evg.shape + (gk.POW_MAX + 1,))
+    gk.gamma_steps(evg, egam)
+    pm = a["ev_move_prob"]
+    ev_move = np.empty((pm.shape[0], 2, E))
+    ev_move[:, 0] = pm
+    lpm = np.empty_like(pm)
+    gk.log1m_table(pm, lpm)
+    ev_move[:, 1] = lpm
+    strat_int = np.stack([a["eng_on"].astype(np.int64), a["eng_mode"]])
+    eng_drop = np.empty_like(a["eng_dropout"])
+    gk.hazard_to_prob(a["eng_dropout"], eng_drop)
+    cps, cpp = np.broadcast_arrays(a["eng_cps"], a["eng_cpp"])
+    eng_cost = np.stack([cps, cpp], axis=1)
+    cfg = np.zeros(gk.CFG_LEN, np.int64)
+    cfg[gk.CFG_HAS_TR] = a["has_tr"]
+    cfg[gk.CFG_HAS_TRCOV] = a["has_trcov"]
+    cfg[gk.CFG_HAS_TRCOUNT] = a["has_trcount"]
+    cfg[gk.CFG_HAS_EVENTS] = a["has_events"]
+    cfg[gk.CFG_HAS_EVCOV] = a["has_evcov"]
+    cfg[gk.CFG_HAS_ENG] = a["has_eng"]
+    cfg[gk.CFG_BRANCHLESS] = S <= 12
+    cfg[gk.CFG_HAS_START] = a["start_state"].shape[0] > 0
+    cfg[gk.CFG_HAS_PROP] = a["eng_propensity"].shape[0] > 0
+    cfg[gk.CFG_S], cfg[gk.CFG_R], cfg[gk.CFG_E], cfg[gk.CFG_K], cfg[gk.CFG_A] = S, R, E, K, A
+    cfg[gk.CFG_NKEEP], cfg[gk.CFG_NTRAJ] = n_keep, n_traj
+    cfg[gk.CFG_MOMENTS] = a["moments"]
+
+    f8, i8 = np.float64, np.int64
+    # arrays with a sample axis (sliced per batch of samples), in the kernel's argument order
+    per_sample = {"PP": (PP, f8), "G": (G, f8), "scum": (scum, f8), "TR": (a["TR_mats"], f8), "V": (Vm, f8),
+                  "betas": (a["beta_tr"], f8), "gammas": (a["gamma_tr"], f8), "ev_rate": (a["ev_rate"], f8),
+                  "ev_beta": (a["ev_beta"], f8), "ev_gamma": (evg, f8), "egam": (egam, f8), "ev_rr": (a["ev_rr"], f8),
+                  "ev_reward": (a["ev_reward"], f8), "ev_move": (ev_move, f8), "eng_drop": (eng_drop, f8),
+                  "eng_ab": (a["eng_ab"], f8), "eng_cost": (eng_cost, f8)}
+    shared = {name: cuda.to_device(_dev_array(x, t)) for name, (x, t) in {
+        "cfg": (cfg, i8), "maps": (maps, i8), "start_state": (a["start_state"], i8), "consts": (consts, np.uint64),
+        "W": (a["W"], f8), "X": (a["X"], f8), "logtis": (logtis, f8), "tr_counter": (a["tr_counter"], f8),
+        "stint": (stint, i8), "ev_int": (ev_int, i8), "ev_counter": (a["ev_counter"], f8),
+        "strat_int": (strat_int, i8), "eng_sessions": (a["eng_sessions"], f8),
+        "eng_prop": (a["eng_propensity"], f8)}.items()}
+    once = {name: cuda.to_device(_dev_array(x, t)) for name, (x, t) in per_sample.items() if x.shape[0] == 1}
+
+    acc = np.zeros((ns, n_strat, 6 * Q), np.int64)  # (sum, sq, dsq) x (hi, lo) per reward column and discounting
+    ev_count = np.zeros((ns, n_strat, E), np.int64)
+    p_cr = np.zeros((max(n_keep, 1), n_strat, T, R, 2), np.int64)
+    d_occ = cuda.to_device(np.zeros((max(n_keep, 1), n_strat, T + 1, S), np.int64))
+    d_ce = cuda.to_device(np.zeros((max(n_keep, 1), n_strat, T, max(E, 1)), np.int64))
+    d_traj = cuda.to_device(np.full((max(n_traj, 1), n_strat, T + 1), -1, np.int64))
+    k_seed = np.uint64(seed_key(a["seed"]))  # uint64 explicitly: an int64-typed key would turn the hashing into floats
+    c_start = np.uint64(counter_constant(0, KIND_START, 0))
+    batch = int(min(sample_batch or ns, 65535))
+    per_launch = int(min(launch_individuals or MAX_BLOCK, MAX_BLOCK))
+    per_launch = max(tpb, per_launch // tpb * tpb)
+    kernel_s = 0.0
+    for lo in range(0, ns, batch):
+        hi = min(ns, lo + batch)
+        dev = {name: once[name] if name in once else cuda.to_device(_dev_array(x[lo:hi], t))
+               for name, (x, t) in per_sample.items()}
+        for i_lo in range(0, n_ind, per_launch):
+            i_hi = min(n_ind, i_lo + per_launch)
+            d_acc = cuda.to_device(np.zeros((hi - lo, n_strat * nsl), np.int64))
+            kept = lo < n_keep
+            d_cr = cuda.to_device(np.zeros_like(p_cr)) if kept else cuda.to_device(np.zeros((1, 1, 1, 1, 2), np.int64))
+            grid = (-(-(i_hi - i_lo) // tpb), hi - lo)
+            cuda.synchronize()
+            t0 = time.perf_counter()
+            kernel[grid, tpb](
+                k_seed, np.int64(sample_offset + lo), np.int64(lo), np.int64(ind_offset), np.int64(i_lo),
+                np.int64(i_hi), c_start, shared["cfg"], dev["PP"], shared["maps"], dev["G"], dev["scum"],
+                shared["start_state"], shared["consts"], dev["TR"], shared["W"], dev["V"], shared["X"], dev["betas"],
+                dev["gammas"], shared["logtis"], shared["tr_counter"], shared["stint"], dev["ev_rate"],
+                shared["ev_int"], dev["ev_beta"], dev["ev_gamma"], dev["egam"], dev["ev_rr"], dev["ev_reward"],
+                shared["ev_counter"], dev["ev_move"], shared["strat_int"], shared["eng_sessions"], dev["eng_drop"],
+                dev["eng_ab"], shared["eng_prop"], dev["eng_cost"], d_acc, d_occ, d_cr, d_ce, d_traj)
+            cuda.synchronize()
+            kernel_s += time.perf_counter() - t0
+            # exact integer sums: carry each launch's fraction limbs (at most 2**22 people: no overflow), then add
+            part = d_acc.copy_to_host().reshape(hi - lo, n_strat, nsl)
+            limbs = np.ascontiguousarray(part[:, :, :6 * Q])
+            normalise(limbs.reshape(-1))
+            acc[lo:hi] += limbs
+            normalise(acc[lo:hi].reshape(-1))
+            ev_count[lo:hi] += part[:, :, 6 * Q:]
+            if kept:
+                cr = d_cr.copy_to_host()
+                normalise(cr.reshape(-1))
+                p_cr += cr
+                normalise(p_cr.reshape(-1))
+    if timings is not None:
+        timings["kernel_s"] = kernel_s
+    return MicrosimResult(
+        acc=acc.reshape(ns, n_strat, R, 2, 3, 2),
+        ev_count=ev_count,
+        occupancy=d_occ.copy_to_host()[:n_keep],
+        cycle_rewards_fx=p_cr[:n_keep],
+        cycle_events=d_ce.copy_to_host()[:n_keep, :, :, :E],
+        trajectories=d_traj.copy_to_host()[:n_traj],
+        n_individuals=n_ind,
+        seed=a["seed"],
+        sample_offset=sample_offset,
+        ind_offset=ind_offset,
+        moments=a["moments"],
+    )

@@ -52,8 +52,13 @@ class MicrosimRun:
 
 def evaluate_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None, n: int, *, chunk: int | None = None,
                       validate: bool = True, progress: Callable[[int], None] | None = None, sample_offset: int = 0,
-                      n_keep: int = 0, individuals: int | None = None, n_traj: int = 0) -> MicrosimRun:
-    """Simulate ``individuals`` people (default ``settings.individuals``) for each of ``n`` parameter sets."""
+                      n_keep: int = 0, individuals: int | None = None, n_traj: int = 0,
+                      moments: bool = True) -> MicrosimRun:
+    """Simulate ``individuals`` people (default ``settings.individuals``) for each of ``n`` parameter sets.
+
+    ``moments=False`` skips the sums of squares behind the Monte Carlo standard errors (``se`` and
+    ``inc_se`` are then NaN; the means are the same bits): what a PSA, which uses the means only, asks for.
+    """
     from heecon.markov.microsim import simulate
 
     st = scenario.settings
@@ -72,13 +77,13 @@ def evaluate_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None
         if start is not None:
             kw.pop("start_probs", None)
             kw["start_state"] = start
-        if _use_gpu(st.device, kw, start, X):
-            res = _GpuResult.run(m, N, hi - lo, st.seed, sample_offset + lo, kw, n_keep if lo == 0 else 0,
-                                 n_traj if lo == 0 else 0)
+        if _use_gpu(st.device, m, kw):
+            res = _GpuResult.run(m, N, hi - lo, st.seed, sample_offset + lo, kw, X, n_keep if lo == 0 else 0,
+                                 n_traj if lo == 0 else 0, moments)
         else:
             res = simulate(m.P, m.P_map, m.V, m.V_map, m.W, n_ind=N, n_samples=hi - lo, seed=st.seed,
                            sample_offset=sample_offset + lo, X=X, n_keep=n_keep if lo == 0 else 0,
-                           n_traj=n_traj if lo == 0 else 0, **kw)
+                           n_traj=n_traj if lo == 0 else 0, moments=moments, **kw)
         if lo == 0:
             first = (res, arrays)
         parts.append((res, m.start_rewards))
@@ -122,23 +127,30 @@ class DeviceError(ValueError):
     """settings.device asks for a kernel this machine or model cannot provide (message meant for the user)."""
 
 
-def _use_gpu(device: str, kw: dict[str, Any], start: Any, X: np.ndarray) -> bool:
-    """Whether this run goes to the GPU kernel (settings.device "gpu" insists, "auto" takes it when it can)."""
+def _use_gpu(device: str, m: Any, kw: dict[str, Any]) -> bool:
+    """Whether this run goes to a GPU kernel (settings.device "gpu" insists, "auto" takes it when it can).
+
+    The GPU kernels cover every feature of the CPU kernel (covariates, counters, time in state, events and
+    event-driven moves, treatment engagement, population files); what they refuse is a model beyond the
+    general kernel's fixed per-thread sizes (heecon.markov.microsim_cuda.unsupported), or a machine without one.
+    """
     if device == "cpu":
         return False
     from heecon.markov import microsim_cuda
 
     ok = microsim_cuda.available()
-    fast = microsim_cuda.supports(kw) and start is None
-    if device == "gpu" and not (ok and fast):
-        why = "no CUDA GPU was found (numba-cuda)" if not ok else (
-            "this model uses covariates, events, treatment engagement or a population file, which run on the CPU kernel")
-        raise DeviceError(f"settings.device = \"gpu\" cannot be honoured: {why}. Use \"auto\" or \"cpu\".")
-    return ok and fast
+    why = None if not ok else microsim_cuda.unsupported(m.P, m.V, kw)
+    if device == "gpu" and (not ok or why):
+        reason = "no CUDA GPU was found (numba-cuda)" if not ok else f"this model has {why}"
+        raise DeviceError(f"settings.device = \"gpu\" cannot be honoured: {reason}. Use \"auto\" or \"cpu\".")
+    return ok and not why
 
 
 class _GpuResult:
-    """The GPU kernel's output in the shape of heecon.markov.microsim.MicrosimResult (what evaluate_microsim uses)."""
+    """The fast-path GPU kernel's output in the shape of heecon.markov.microsim.MicrosimResult (what
+    evaluate_microsim uses). The fast path keeps no paired squares, event counts or per-cycle rewards, so
+    :meth:`run` takes it only where none is needed (no events, no per-cycle output); everything else runs on the
+    general GPU kernel, which returns a full MicrosimResult."""
 
     def __init__(self, out_sum: np.ndarray, out_sq: np.ndarray, occupancy: np.ndarray, traj: np.ndarray, n: int,
                  T: int, E: int = 0):
@@ -146,7 +158,7 @@ class _GpuResult:
         self.mean = out_sum / n
         var = (out_sq - n * self.mean ** 2) / max(n - 1, 1)
         self.se = np.sqrt(np.maximum(var, 0.0) / n)
-        self.incremental_se = np.full_like(self.se, np.nan)  # the GPU kernel does not accumulate paired squares
+        self.incremental_se = np.full_like(self.se, np.nan)  # the fast kernel does not accumulate paired squares
         self.ev_count = np.zeros(out_sum.shape[:2] + (E,), np.int64)
         self.occupancy = occupancy[None]
         self.cycle_rewards = np.full((1, out_sum.shape[1], T, out_sum.shape[2]), np.nan)
@@ -154,13 +166,23 @@ class _GpuResult:
         self.trajectories = traj
 
     @classmethod
-    def run(cls, m: Any, n: int, ns: int, seed: int, offset: int, kw: dict[str, Any], n_keep: int, n_traj: int) -> "_GpuResult":
-        from heecon.markov.microsim_cuda import simulate_gpu
+    def run(cls, m: Any, n: int, ns: int, seed: int, offset: int, kw: dict[str, Any], X: np.ndarray, n_keep: int,
+            n_traj: int, moments: bool = True) -> Any:
+        """The chunk on the GPU: the fast kernel where it gives all that is needed, else the general one."""
+        from heecon.markov.microsim_cuda import gpu_path, simulate_gpu, simulate_gpu_general
 
+        if gpu_path(kw, n_keep=n_keep, n_cycles=m.n_cycles) == "general":
+            return simulate_gpu_general(m.P, m.P_map, m.V, m.V_map, m.W, n_ind=n, n_samples=ns, seed=seed,
+                                        sample_offset=offset, X=X, n_keep=n_keep, n_traj=n_traj, moments=moments,
+                                        **kw)
         g = simulate_gpu(m.P, m.P_map, m.V, m.V_map, m.W, n_ind=n, n_samples=ns, seed=seed, sample_offset=offset,
                          start_probs=kw.get("start_probs"), TR_mats=kw.get("TR_mats"), TR_map=kw.get("TR_map"),
                          n_traj=n_traj)
-        return cls(g["out_sum"], g["out_sq"], g["occupancy"], g["trajectories"], n, m.n_cycles)
+        E = np.shape(kw["ev_rate"])[3] if kw.get("ev_rate") is not None else 0
+        res = cls(g["out_sum"], g["out_sq"], g["occupancy"], g["trajectories"], n, m.n_cycles, E)
+        if not moments:  # as the CPU kernel reports it: no standard errors were asked for
+            res.se = np.full_like(res.se, np.nan)
+        return res
 
 
 def run_microsim_base(scenario: Scenario) -> Any:
