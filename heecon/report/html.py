@@ -583,6 +583,42 @@ def render_report(data: ResultsData, images: Mapping[str, tuple[bytes, str]] | N
     )
 
 
+_FIGURE_JOBS: list[tuple[Path, str, str, Any]] = []
+
+
+def _render_one(i: int) -> tuple[str, bytes, str]:
+    """Build, save (PNG + SVG) and close figure i of _FIGURE_JOBS; return its name, PNG bytes and caption."""
+    import matplotlib.pyplot as plt
+
+    folder, name, caption, build = _FIGURE_JOBS[i]
+    ax = build()
+    paths = save_figure(ax, folder / name)
+    plt.close("all")
+    return name, paths[0].read_bytes(), caption
+
+
+def _render_figures(folder: Path, jobs: list[tuple[str, str, Any]]) -> list[tuple[str, bytes, str]]:
+    """Render the figures, on two forked processes where the platform forks and has the cores.
+
+    Each figure is a pure function of the results already in memory, so the children (which inherit them)
+    write the same files as a sequential run; matplotlib is not thread-safe, hence processes. Any failure
+    in a child is raised here.
+    """
+    import multiprocessing as mp
+    import sys
+
+    global _FIGURE_JOBS
+    _FIGURE_JOBS = [(folder, name, caption, build) for name, caption, build in jobs]
+    try:
+        n_proc = min(2, len(_FIGURE_JOBS), os.cpu_count() or 1)
+        if n_proc > 1 and sys.platform.startswith("linux") and "fork" in mp.get_all_start_methods():
+            with mp.get_context("fork").Pool(n_proc) as pool:
+                return pool.map(_render_one, range(len(_FIGURE_JOBS)), chunksize=1)
+        return [_render_one(i) for i in range(len(_FIGURE_JOBS))]
+    finally:
+        _FIGURE_JOBS = []
+
+
 def build_report(results_dir: str | Path, *, figures: bool = True) -> Path:
     """Write ``report.html`` (and the figures in ``figures/``) into a results folder; return the report's path.
 
@@ -596,9 +632,9 @@ def build_report(results_dir: str | Path, *, figures: bool = True) -> Path:
     data = load_results(results_dir)
     images: dict[str, tuple[bytes, str]] = {}
     if figures:
-        for name, caption, build in figure_builders(data):
-            paths = save_figure(build(), data.path / "figures" / name)
-            images[name] = (paths[0].read_bytes(), caption)
+        jobs = figure_builders(data)
+        for name, png, caption in _render_figures(data.path / "figures", jobs):
+            images[name] = (png, caption)
     text = render_report(data, images)
     out = data.path / "report.html"
     tmp = data.path / f".report.html.partial-{os.getpid()}"
