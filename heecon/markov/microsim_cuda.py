@@ -364,142 +364,6 @@ def _dev_array(a: np.ndarray, dtype: Any) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def _prepare(P_mats: Any, P_map: Any, V_mats: Any, V_map: Any, W: Any, **kw: Any) -> dict[str, Any]:
-    """The arguments of :func:`heecon.markov.microsim.simulate`, validated and filled in as that wrapper does.
-
-    Written after the CPU wrapper (same helpers, same messages, same defaults and flags); the GPU tests compare
-    every output with the CPU run, so a drift between the two would show there.
-    """
-    from heecon.markov.microsim import _as, _check_index, _check_probs, _fail, _sample_axis_len
-
-    g = kw.get
-    P_map = _as("P_map", P_map, np.int64, (None, None))
-    n_strat, T = P_map.shape
-    P_mats = np.asarray(P_mats)
-    if P_mats.ndim != 4:
-        _fail("P_mats", "have 4 dimensions (samples, matrices, S, S)", f"shape {P_mats.shape}")
-    S = P_mats.shape[2]
-    V_mats = np.asarray(V_mats)
-    if V_mats.ndim != 4:
-        _fail("V_mats", "have 4 dimensions (samples, matrices, S, R)", f"shape {V_mats.shape}")
-    R = V_mats.shape[3]
-    n_ind = g("n_ind")
-    if n_ind is None:
-        if g("X") is not None:
-            n_ind = np.shape(g("X"))[0]
-        elif g("start_state") is not None:
-            n_ind = np.shape(g("start_state"))[0]
-        else:
-            raise ValueError("Give n_ind (the number of individuals), or X / start_state with one row each.")
-    n_ind = int(n_ind)
-    if n_ind < 1:
-        raise ValueError(f"The 'n_ind' setting must be a positive integer. Got {n_ind}.")
-    n_samp = g("n_samples")
-    if n_samp is None:
-        n_samp = _sample_axis_len(P_mats, V_mats, *(g(k) for k in (
-            "TR_mats", "start_probs", "beta_tr", "gamma_tr", "ev_rate", "ev_beta", "ev_gamma", "ev_rr", "ev_reward",
-            "ev_move_prob", "eng_dropout", "eng_ab", "eng_cost_per_session", "eng_cost_per_place")))
-    n_samp = int(n_samp)
-    X = g("X")
-    A = 0 if X is None else np.shape(X)[1]
-    K = 0
-    for name, ax in (("gamma_tr", 3), ("ev_gamma", 2), ("ev_counter", 1), ("tr_counter", 2)):
-        if g(name) is not None:
-            K = np.shape(g(name))[ax]
-            break
-    E = 0 if g("ev_rate") is None else np.shape(g("ev_rate"))[3]
-    smp = "samples"
-    o: dict[str, Any] = {"n_ind": n_ind, "n_samp": n_samp, "n_strat": n_strat, "T": T, "S": S, "R": R, "E": E,
-                         "K": K, "A": A}
-    o["P_map"] = P_map
-    o["P_mats"] = P_mats = _as("P_mats", P_mats, np.float64, (smp, None, S, S), n_samp)
-    _check_probs("P_mats", P_mats)
-    _check_index("P_map", P_map, P_mats.shape[1])
-    o["V_mats"] = _as("V_mats", V_mats, np.float64, (smp, None, S, R), n_samp)
-    o["V_map"] = V_map = _as("V_map", V_map, np.int64, (n_strat, T))
-    _check_index("V_map", V_map, o["V_mats"].shape[1])
-    o["W"] = W = _as("W", W, np.float64, (2, 3, R, T))
-    state0 = np.zeros((1, n_strat, S))
-    state0[..., 0] = 1.0
-    if g("start_state") is not None:
-        o["start_state"] = _as("start_state", g("start_state"), np.int64, (n_ind,))
-        _check_index("start_state", o["start_state"], S)
-        o["start_probs"] = state0
-    else:
-        o["start_state"] = np.zeros(0, np.int64)
-        o["start_probs"] = _as("start_probs", g("start_probs"), np.float64, (smp, n_strat, S), n_samp, default=state0)
-        _check_probs("start_probs", o["start_probs"])
-    zmap = np.zeros((n_strat, T), np.int64)
-    o["TR_mats"] = _as("TR_mats", g("TR_mats"), np.float64, (smp, None, S, S, R), n_samp,
-                       default=np.zeros((1, 1, S, S, R)))
-    o["TR_map"] = _as("TR_map", g("TR_map"), np.int64, (n_strat, T), default=zmap)
-    _check_index("TR_map", o["TR_map"], o["TR_mats"].shape[1])
-    o["has_tr"] = bool(np.any(o["TR_mats"] != 0.0) and np.any(W[:, 2] != 0.0))
-    o["X"] = _as("X", X, np.float64, (n_ind, A), default=np.zeros((n_ind, 0)))
-    o["beta_tr"] = _as("beta_tr", g("beta_tr"), np.float64, (smp, S, S, A), n_samp, default=np.zeros((1, S, S, A)))
-    o["gamma_tr"] = _as("gamma_tr", g("gamma_tr"), np.float64, (smp, S, S, K), n_samp, default=np.zeros((1, S, S, K)))
-    o["tis_tr"] = tis = _as("tis_tr", g("tis_tr"), np.float64, (S, S, None), default=np.ones((S, S, 1)), lo=0.0)
-    if tis.shape[2] < 1:
-        _fail("tis_tr", "have at least one time-in-state column", f"shape {tis.shape}")
-    o["comp_col"] = comp = _as("comp_col", g("comp_col"), np.int64, (S,), default=np.arange(S))
-    if np.any((comp < -1) | (comp >= S)):
-        _fail("comp_col", f"hold a column in [0, {S}) or -1 for each row", comp.tolist())
-    o["row_cov"] = (np.any(o["beta_tr"] != 0.0, axis=(0, 2, 3)) | np.any(o["gamma_tr"] != 0.0, axis=(0, 2, 3))
-                    | np.any(tis != 1.0, axis=(1, 2)))
-    o["has_trcov"] = bool(o["row_cov"].any())
-    o["tr_counter"] = _as("tr_counter", g("tr_counter"), np.float64, (S, S, K), default=np.zeros((S, S, K)))
-    o["has_trcount"] = bool(np.any(o["tr_counter"] != 0.0))
-    o["ev_rate"] = _as("ev_rate", g("ev_rate"), np.float64, (smp, None, S, E), n_samp, default=np.zeros((1, 1, S, 0)),
-                       lo=0.0)
-    o["ev_map"] = _as("ev_map", g("ev_map"), np.int64, (n_strat, T), default=zmap)
-    _check_index("ev_map", o["ev_map"], o["ev_rate"].shape[1])
-    o["ev_kind"] = _as("ev_kind", g("ev_kind"), np.int64, (E,), default=np.zeros(E, np.int64))
-    if np.any((o["ev_kind"] != 0) & (o["ev_kind"] != 1)):
-        _fail("ev_kind", "hold 0 (Poisson count) or 1 (Bernoulli) per event type", o["ev_kind"].tolist())
-    o["ev_beta"] = _as("ev_beta", g("ev_beta"), np.float64, (smp, E, A), n_samp, default=np.zeros((1, E, A)))
-    o["ev_gamma"] = _as("ev_gamma", g("ev_gamma"), np.float64, (smp, E, K), n_samp, default=np.zeros((1, E, K)))
-    o["ev_rr"] = _as("ev_rr", g("ev_rr"), np.float64, (smp, n_strat, T, E), n_samp,
-                     default=np.ones((1, n_strat, T, E)), lo=0.0)
-    o["ev_reward"] = _as("ev_reward", g("ev_reward"), np.float64, (smp, E, R), n_samp, default=np.zeros((1, E, R)))
-    o["ev_counter"] = _as("ev_counter", g("ev_counter"), np.float64, (E, K), default=np.zeros((E, K)))
-    o["ev_move_state"] = ms = _as("ev_move_state", g("ev_move_state"), np.int64, (E,), default=np.full(E, -1))
-    if np.any((ms < -1) | (ms >= S)):
-        _fail("ev_move_state", f"hold a state in [0, {S}) or -1 per event type", ms.tolist())
-    o["ev_move_prob"] = _as("ev_move_prob", g("ev_move_prob"), np.float64, (smp, E), n_samp, default=np.zeros((1, E)),
-                            lo=0.0, hi=1.0)
-    o["ev_move_keep"] = _as("ev_move_keep", g("ev_move_keep"), np.int64, (S,), default=np.zeros(S, np.int64))
-    o["has_events"] = bool(E > 0 and np.any(o["ev_rate"] > 0.0))
-    o["has_evcov"] = bool(np.any(o["ev_beta"] != 0.0) or np.any(o["ev_gamma"] != 0.0))
-    o["eng_sessions"] = ses = _as("eng_sessions", g("eng_sessions"), np.float64, (n_strat, T),
-                                  default=np.zeros((n_strat, T)), lo=0.0)
-    o["eng_on"] = np.any(ses > 0, axis=1)
-    o["has_eng"] = bool(o["eng_on"].any())
-    o["eng_dropout"] = _as("eng_dropout", g("eng_dropout"), np.float64, (smp, n_strat), n_samp,
-                           default=np.zeros((1, n_strat)), lo=0.0)
-    o["eng_ab"] = _as("eng_ab", g("eng_ab"), np.float64, (smp, n_strat, 2), n_samp, default=np.ones((1, n_strat, 2)),
-                      lo=1e-300)
-    o["eng_propensity"] = pr = _as("eng_propensity", g("eng_propensity"), np.float64, (None,), default=np.zeros(0),
-                                   lo=0.0, hi=1.0)
-    if pr.shape[0] not in (0, n_ind):
-        _fail("eng_propensity", f"hold one probability per individual ({n_ind})", f"shape {pr.shape}")
-    o["eng_eligible"] = _as("eng_eligible", g("eng_eligible"), np.int64, (S,), default=np.ones(S, np.int64))
-    o["eng_cps"] = _as("eng_cost_per_session", g("eng_cost_per_session"), np.float64, (smp, n_strat, R), n_samp,
-                       default=np.zeros((1, n_strat, R)))
-    o["eng_cpp"] = _as("eng_cost_per_place", g("eng_cost_per_place"), np.float64, (smp, n_strat, R), n_samp,
-                       default=np.zeros((1, n_strat, R)))
-    o["eng_mode"] = _as("eng_mode", g("eng_mode"), np.int64, (n_strat,), default=np.zeros(n_strat, np.int64))
-    if np.any((o["eng_mode"] != 0) & (o["eng_mode"] != 1)):
-        _fail("eng_mode", "hold 0 (intention to treat) or 1 (dose-scaled) per strategy", o["eng_mode"].tolist())
-    seed = int(g("seed") or 0)
-    if not 0 <= seed < 2**64:
-        raise ValueError(f"The 'seed' setting must be an integer in [0, 2**64). Got {seed}.")
-    o["seed"] = seed
-    o["n_keep"] = int(min(max(int(g("n_keep") or 0), 0), n_samp))
-    o["n_traj"] = int(min(max(int(g("n_traj") or 0), 0), n_ind))
-    o["moments"] = bool(g("moments", True))
-    return o
-
-
 def _general_kernel(tpb: int, chunk: int, mq: int, me: int, mk: int, ms: int) -> Any:
     key = (tpb, chunk, mq, me, mk, ms)
     if key not in _GENERAL_KERNELS:
@@ -538,7 +402,9 @@ def simulate_gpu_general(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarr
     kwargs.pop("block_size", None)
     sample_offset = int(kwargs.pop("sample_offset", 0))
     ind_offset = int(kwargs.pop("ind_offset", 0))
-    a = _prepare(P_mats, P_map, V_mats, V_map, W, **kwargs)
+    from heecon.markov.microsim import prepare_inputs
+
+    a = prepare_inputs(P_mats, P_map, V_mats, V_map, W, **kwargs)
     why = unsupported(a["P_mats"], a["V_mats"], {k: a[k] for k in ("ev_rate", "gamma_tr", "beta_tr", "tis_tr")})
     if why:
         raise ValueError(f"the GPU kernel cannot run this model: {why}; use the CPU kernel")
