@@ -120,12 +120,6 @@ class EVPPIResult:
 
     def plot(self, ax: Any = None) -> Any:
         """Horizontal bars of per-person EVPPI by group, one set of bars per WTP; returns the axes."""
-        try:
-            from heecon.report import figures  # type: ignore[attr-defined]
-        except ImportError:
-            figures = None
-        if figures is not None and hasattr(figures, "evppi"):
-            return figures.evppi(self, ax=ax)
         import matplotlib.pyplot as plt
 
         if ax is None:

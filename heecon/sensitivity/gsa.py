@@ -294,12 +294,6 @@ class SobolResult:
 
     def plot(self, ax: Any = None) -> Any:
         """Bars of S1 and ST with their confidence intervals; returns the axes."""
-        try:
-            from heecon.report import figures  # type: ignore[attr-defined]
-        except ImportError:
-            figures = None
-        if figures is not None and hasattr(figures, "sobol"):
-            return figures.sobol(self, ax=ax)
         t = self.table
         return _bar_plot(list(t["parameter"]), [t["S1"].to_numpy(), t["ST"].to_numpy()],
                          [t["S1_conf"].to_numpy(), t["ST_conf"].to_numpy()], ["S1 (first order)", "ST (total)"],
@@ -414,12 +408,6 @@ class MorrisResult:
 
     def plot(self, ax: Any = None) -> Any:
         """Bars of mu_star with their confidence intervals; returns the axes."""
-        try:
-            from heecon.report import figures  # type: ignore[attr-defined]
-        except ImportError:
-            figures = None
-        if figures is not None and hasattr(figures, "morris"):
-            return figures.morris(self, ax=ax)
         t = self.table
         return _bar_plot(list(t["parameter"]), [t["mu_star"].to_numpy()], [t["mu_star_conf"].to_numpy()],
                          ["mu_star"], "mu* (mean absolute elementary effect on iNMB)",
