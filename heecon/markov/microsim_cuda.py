@@ -211,7 +211,6 @@ def _build_kernel() -> Any:
                         a2 += G[gi, s, p, y, q0 + 2]
                         a3 += G[gi, s, p, y, q0 + 3]
                     if has_tr:
-                        R = TRw.shape[5] // 2
                         b0 = 0.0
                         b1 = 0.0
                         b2 = 0.0
@@ -312,9 +311,7 @@ def simulate_gpu(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarray, V_ma
     d_traj = cuda.to_device(traj)
     if S > 32767:
         raise ValueError("the GPU kernel handles at most 32,767 states")
-    sim = simulator()
-    tpb = int(threads_per_block or (32 if sim else 128))
-    chunk = int(chunk or (64 if sim else 16))
+    tpb = int(threads_per_block)
     kernel_s = 0.0
     batch = int(sample_batch or max(1, min(ns, 65535)))
     for lo in range(0, ns, batch):
