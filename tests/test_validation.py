@@ -244,6 +244,11 @@ CASES = [
     Case("tables_not_a_table", changed(("tables", [1, 2])), "tables", ("must be a table",)),
     Case("table_keys_not_increasing", changed(("tables", {"t": {"keys": [5, 1], "values": [1, 2]}})), "tables.t",
          ("the keys must increase strictly",)),
+    # ---- joint distributions (the message names the joint's own key)
+    Case("joint_rho_out_of_range", changed(("joints", {"j": {"type": "copula", "members": ["p_HS", "p_HD"], "rho": 2}})),
+         "joints.j.rho", ("must lie strictly between -1 and 1",)),
+    Case("joint_unknown_type", changed(("joints", {"j": {"type": "dirichet", "counts": {"p_HS": 5, "p_HD": 1}}})),
+         "joints.j.type", ("unknown type 'dirichet'",)),
     # ---- files: syntax, encoding, extends
     Case("invalid_toml_syntax", raw_text('title = "unterminated\n[settings\n'), "", ("not valid TOML", "line 1")),
     Case("not_utf8", raw_text(b'title = "caf\xe9"\n'), "", ("not UTF-8",)),

@@ -17,7 +17,7 @@ import math
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -209,6 +209,26 @@ class _Reader:
             if k not in allowed:
                 self.col.add(f"{key}.{k}" if key else k,
                              f"unknown key in {what}.{did_you_mean(k, allowed)} Valid keys: {valid_list(allowed)}.")
+
+    def tables(self, value: Any, key: str, array_msg: str, item_msg: str, allowed: Iterable[str],
+               what: str) -> list[tuple[str, dict[str, Any]]]:
+        """The tables of an array of tables (``[[...]]``) as (key path, table).
+
+        A value that is not an array records ``array_msg`` at ``key``; an item that is not a table records
+        ``item_msg`` at ``key[i]``; a table's unknown keys are recorded as :meth:`check_keys` does.
+        """
+        if not isinstance(value, list):
+            self.col.add(key, array_msg)
+            return []
+        out = []
+        for i, spec in enumerate(value):
+            k = f"{key}[{i}]"
+            if not isinstance(spec, dict):
+                self.col.add(k, item_msg)
+                continue
+            self.check_keys(spec, allowed, k, what)
+            out.append((k, spec))
+        return out
 
     def table(self, value: Any, key: str, what: str = "a table") -> dict[str, Any] | None:
         if value is None:
@@ -624,8 +644,11 @@ def _read_joints(raw: Any, rd: _Reader, params: Mapping[str, Parameter]) -> dict
         key = f"joints.{name}"
         try:
             j = parse_joint(spec, where=key)
-        except (DistributionError, ValueError, TypeError) as exc:
-            rd.col.add(key, _strip_where(str(exc), key))
+        except DistributionError as exc:  # names its own key path (joints.NAME.corr, ...)
+            rd.col.add(exc.where, exc.message)
+            continue
+        except (ValueError, TypeError) as exc:
+            rd.col.add(key, str(exc))
             continue
         missing = [m for m in j.members if m not in params]
         for m in missing:
@@ -1025,15 +1048,9 @@ def _read_transitions(raw: Any, rd: _Reader, states: Mapping[str, State]) -> dic
 
 def _read_transition_rewards(raw: Any, rd: _Reader, states: Mapping[str, State], sectors: tuple[str, ...]) -> list[TransitionReward]:
     out: list[TransitionReward] = []
-    if not isinstance(raw, list):
-        rd.col.add("transition_rewards", "must be an array of tables: [[transition_rewards]] with from, to, costs/qalys")
-        return out
-    for i, spec in enumerate(raw):
-        key = f"transition_rewards[{i}]"
-        if not isinstance(spec, dict):
-            rd.col.add(key, "must be a table with from, to and costs and/or qalys")
-            continue
-        rd.check_keys(spec, TR_KEYS, key, "a transition reward")
+    for key, spec in rd.tables(raw, "transition_rewards",
+                               "must be an array of tables: [[transition_rewards]] with from, to, costs/qalys",
+                               "must be a table with from, to and costs and/or qalys", TR_KEYS, "a transition reward"):
         ends = []
         for end in ("from", "to"):
             v = spec.get(end)
@@ -1094,16 +1111,10 @@ def _read_strategies(raw: Any, rd: _Reader, states: Mapping[str, State], sectors
             if e is not None:
                 pover[pname] = e
         mods: list[Modifier] = []
-        mlist = spec.get("modifiers", [])
-        if not isinstance(mlist, list):
-            col.add(f"{key}.modifiers", "must be an array of tables: [[strategies.NAME.modifiers]]")
-            mlist = []
-        for i, m in enumerate(mlist):
-            mk = f"{key}.modifiers[{i}]"
-            if not isinstance(m, dict):
-                col.add(mk, "must be a table with transitions, rr or hr, and optional cycles")
-                continue
-            rd.check_keys(m, MODIFIER_KEYS, mk, "a modifier")
+        for mk, m in rd.tables(spec.get("modifiers", []), f"{key}.modifiers",
+                               "must be an array of tables: [[strategies.NAME.modifiers]]",
+                               "must be a table with transitions, rr or hr, and optional cycles", MODIFIER_KEYS,
+                               "a modifier"):
             refs = m.get("transitions", m.get("transition"))
             if isinstance(refs, str):
                 refs = [refs]
@@ -1138,15 +1149,10 @@ def _read_strategies(raw: Any, rd: _Reader, states: Mapping[str, State], sectors
         clist = spec.get("costs", [])
         if isinstance(clist, dict):
             clist = [clist]
-        if not isinstance(clist, list):
-            col.add(f"{key}.costs", "must be an array of tables: [[strategies.NAME.costs]] with states, costs, cycles")
-            clist = []
-        for i, c in enumerate(clist):
-            ck = f"{key}.costs[{i}]"
-            if not isinstance(c, dict):
-                col.add(ck, "must be a table with states, costs and optional cycles")
-                continue
-            rd.check_keys(c, EXTRA_COST_KEYS, ck, "strategy costs")
+        for ck, c in rd.tables(clist, f"{key}.costs",
+                               "must be an array of tables: [[strategies.NAME.costs]] with states, costs, cycles",
+                               "must be a table with states, costs and optional cycles", EXTRA_COST_KEYS,
+                               "strategy costs"):
             sts = rd.name_list(c.get("states", []), f"{ck}.states", states, "state")
             if not sts:
                 col.add(ck, "needs states = [...]: the states in which the extra costs are paid")

@@ -198,17 +198,10 @@ def read_microsim(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any], pa
 
     # covariates
     covs: list[Covariate] = []
-    clist = raw.get("covariates", [])
-    if not isinstance(clist, list):
-        col.add("covariates", "must be an array of tables: [[covariates]]")
-        clist = []
     attr_cols = pop.columns
-    for i, spec in enumerate(clist):
-        key = f"covariates[{i}]"
-        if not isinstance(spec, dict):
-            col.add(key, "must be a table with transition/event, attribute/counter and coefficient")
-            continue
-        rd.check_keys(spec, COV_KEYS, key, "a covariate")
+    for key, spec in rd.tables(raw.get("covariates", []), "covariates", "must be an array of tables: [[covariates]]",
+                               "must be a table with transition/event, attribute/counter and coefficient", COV_KEYS,
+                               "a covariate"):
         trs: list[tuple[str, str]] = []
         refs = spec.get("transitions", spec.get("transition", []))
         refs = [refs] if isinstance(refs, str) else refs
@@ -256,13 +249,9 @@ def read_microsim(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any], pa
         covs.append(Covariate(tuple(trs), tuple(ev_names), attr, ctr, coef, float(centre), key))
 
     tis: list[TimeInState] = []
-    tlist = raw.get("time_in_state", [])
-    for i, spec in enumerate(tlist if isinstance(tlist, list) else []):
-        key = f"time_in_state[{i}]"
-        if not isinstance(spec, dict):
-            col.add(key, "must be a table with transition and multipliers")
-            continue
-        rd.check_keys(spec, TIS_KEYS, key, "a time-in-state table")
+    for key, spec in rd.tables(raw.get("time_in_state", []), "time_in_state",
+                               "must be an array of tables: [[time_in_state]]",
+                               "must be a table with transition and multipliers", TIS_KEYS, "a time-in-state table"):
         pr = parse_ref(spec.get("transition", "")) if isinstance(spec.get("transition"), str) else None
         mult = spec.get("multipliers")
         if pr is None or pr[0] not in states or pr[1] not in states:
@@ -274,8 +263,6 @@ def read_microsim(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any], pa
                                           "(the last applies from then on)")
             continue
         tis.append(TimeInState(pr, tuple(float(m) for m in mult), key))
-    if not isinstance(tlist, list):
-        col.add("time_in_state", "must be an array of tables: [[time_in_state]]")
 
     # strategies: event modifiers and engagement
     evmods: dict[str, list[EventModifier]] = {}
@@ -286,16 +273,10 @@ def read_microsim(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any], pa
             continue
         skey = f"strategies.{sname}"
         mods = []
-        mlist = sspec.get("event_modifiers", [])
-        if not isinstance(mlist, list):
-            col.add(f"{skey}.event_modifiers", "must be an array of tables: [[strategies.NAME.event_modifiers]]")
-            mlist = []
-        for i, m in enumerate(mlist):
-            mk = f"{skey}.event_modifiers[{i}]"
-            if not isinstance(m, dict):
-                col.add(mk, "must be a table with events, rr and optional cycles and waning_until")
-                continue
-            rd.check_keys(m, EVMOD_KEYS, mk, "an event modifier")
+        for mk, m in rd.tables(sspec.get("event_modifiers", []), f"{skey}.event_modifiers",
+                               "must be an array of tables: [[strategies.NAME.event_modifiers]]",
+                               "must be a table with events, rr and optional cycles and waning_until", EVMOD_KEYS,
+                               "an event modifier"):
             evs = m.get("events", [])
             evs = [evs] if isinstance(evs, str) else evs
             names: list[str] = []
