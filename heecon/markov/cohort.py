@@ -23,7 +23,7 @@ def _cohort_body(P, P_map, V, V_map, TR, TR_map, has_tr, m0, W, out, trace, per_
     R = V.shape[3]
     T = P_map.shape[1]
     n_keep = trace.shape[0]
-    for job in nb.prange(n_samp * n_strat):
+    for job in nb.prange(n_samp * n_strat):  # noqa: F821  (nb is set when the kernel is compiled, see _kernel)
         i = job // n_strat
         s = job - i * n_strat
         pi = i if P.shape[0] > 1 else 0

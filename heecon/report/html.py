@@ -27,7 +27,7 @@ from heecon import __version__
 from heecon.report.cheers import CHEERS_REFERENCE, cheers_checklist
 from heecon.report.figures import (
     ResultsData,
-    ResultsFolderError,
+    ResultsFolderError,  # noqa: F401  (raised by load_results; build_report documents it)
     figure_builders,
     format_money,
     load_results,
