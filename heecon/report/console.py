@@ -120,30 +120,38 @@ def print_headline(result: Any, psa: Any = None, console: Console | None = None)
     h = headline(result, psa)
     cur = result.scenario.settings.currency
     lab = h["averted_label"]
-    t = Table(title=f"Headline per person vs {h['comparator']} (discounted)")
-    cols = ["Perspective", "Strategy", "Inc. costs", "Inc. QALYs", "ICER"]
-    cols += [f"iNMB at {money(w, cur)}" for w in h["wtp"]]
-    if psa is not None:
-        cols += [f"P(CE) at {money(w, cur)}" for w in h["wtp"]]
-    if h["averted_events"]:
-        cols += [f"{lab} averted per 100", f"cost per {lab.rstrip('s')} averted"]
-    for c in cols:
-        t.add_column(c, justify="left" if c in ("Perspective", "Strategy") else "right")
+    # one table per strategy, a column per perspective: every cell fits, nothing is cut
+    persp = list(h["perspectives"])
+    by_strategy: dict[str, dict[str, dict[str, Any]]] = {}
     for p, per in h["perspectives"].items():
         entries = per.values() if per and "strategy" not in per else [per]
         for e in entries:
-            if not e:
-                continue
-            icer = e["dominance"] or _icer_text(e, cur)
-            row = [p, e["strategy"], money(e["inc_costs"], cur), f"{e['inc_qalys']:.4f}", icer]
-            row += [money(e["inc_nmb"][str(int(w))], cur) for w in h["wtp"]]
-            if psa is not None:
-                row += [f"{e['prob_cost_effective'][str(int(w))]:.2f}" for w in h["wtp"]]
-            if h["averted_events"]:
-                row += [f"{e['averted_per_100']:.1f}" if e.get("averted_per_100") is not None else "—",
-                        money(e["cost_per_averted"], cur) if e.get("cost_per_averted") is not None else "—"]
-            t.add_row(*row)
-    con.print(t)
+            if e:
+                by_strategy.setdefault(e["strategy"], {})[p] = e
+    for strat, cells in by_strategy.items():
+        t = Table(title=f"Headline per person: {strat} vs {h['comparator']} (discounted)")
+        t.add_column("")
+        for p in persp:
+            t.add_column(p, justify="right")
+
+        def row(label: str, fn: Any) -> None:
+            t.add_row(label, *[fn(cells[p]) if p in cells else "—" for p in persp])
+
+        row("Incremental cost", lambda e: money(e["inc_costs"], cur))
+        row("Incremental QALYs", lambda e: f"{e['inc_qalys']:.4f}")
+        row("ICER", lambda e: e["dominance"] or _icer_text(e, cur))
+        for w in h["wtp"]:
+            row(f"Inc. net benefit at {money(w, cur)}/QALY", lambda e, w=w: money(e["inc_nmb"][str(int(w))], cur))
+        if psa is not None:
+            for w in h["wtp"]:
+                row(f"P(cost-effective) at {money(w, cur)}/QALY",
+                    lambda e, w=w: f"{e['prob_cost_effective'][str(int(w))]:.3f}")
+        if h["averted_events"]:
+            row(f"{lab.capitalize()} averted per 100",
+                lambda e: f"{e['averted_per_100']:.1f}" if e.get("averted_per_100") is not None else "—")
+            row(f"Net cost per {lab.rstrip('s')} averted",
+                lambda e: money(e["cost_per_averted"], cur) if e.get("cost_per_averted") is not None else "—")
+        con.print(t)
     if h["averted_events"]:
         sing = lab[:-1] if lab.endswith("s") else lab
         for p, per in h["perspectives"].items():
@@ -153,5 +161,5 @@ def print_headline(result: Any, psa: Any = None, console: Console | None = None)
                     cpa = e.get("cost_per_averted")
                     word = "net saving" if cpa is not None and cpa < 0 else "net cost"
                     con.print(f"{p}: {e['strategy']} vs {h['comparator']}: {e['averted_per_100']:.1f} {lab} averted per 100 "
-                              f"men; {word} per {sing} averted "
+                              f"people; {word} per {sing} averted "
                               f"{money(abs(cpa), cur) if cpa is not None else 'n/a'}")
