@@ -2,7 +2,7 @@
 
 Three tiers:
 
-* ``cudasim`` (default run, ~20 s): tests/gpu_sim_run.py in a subprocess with numba's CUDA simulator, which runs the
+* ``cudasim`` (default run, ~30 s; the fast-path kernel too): tests/gpu_sim_run.py in a subprocess with numba's CUDA simulator, which runs the
   kernel's own source in Python: every feature (covariates with counters, time in state, Poisson and Bernoulli
   events with moves, engagement in both effect modes, population files, kept samples, trajectories, chunked
   launches) and the flagship, feature and Krijkamp scenarios through heecon.microsim.run, at tiny sizes. The
@@ -34,7 +34,7 @@ needs_gpu = pytest.mark.skipif(not microsim_cuda.available(), reason="no CUDA GP
 # numba's CUDA simulator (runs everywhere)
 # ---------------------------------------------------------------------------------------------------
 
-SIM_CASES = ["all_features", "population_dose", "plain", "features_scenario", "flagship", "krijkamp"]
+SIM_CASES = ["fast_path", "all_features", "population_dose", "plain", "features_scenario", "flagship", "krijkamp"]
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +60,8 @@ def test_simulator_is_never_picked_by_an_ordinary_run(sim):
 def test_simulated_gpu_kernel_equals_cpu_bit_for_bit(sim, case):
     r = sim[case]
     assert r["diffs"] == [], f"{case}: {r['diffs']} differ from the CPU kernel"
+    if case == "fast_path":  # people moved between states
+        assert r["moved"]
     if case in ("all_features", "population_dose"):  # the features were exercised
         assert r["events"] > 0 and r["moved"]
     if case == "population_dose":

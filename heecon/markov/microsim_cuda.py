@@ -25,7 +25,9 @@ the CPU kernel on every feature and on the flagship, feature and Krijkamp scenar
 ``cudasim`` tests, part of the default run): state paths, counts and the exact accumulators are equal bit for bit.
 Its PTX was compiled with libNVVM (CUDA 13, sm_90) to check that it builds and that no product feeding a sum is
 fused into a multiply-add. The same comparisons at real sizes on a GPU (``gpu`` tests) are written but had not yet
-been run on hardware when this kernel was added.
+been run on hardware when this kernel was added. The fast kernel and its host wrapper also run in the simulator
+(the ``fast_path`` case: paths and occupancy exact, sums to 1e-9); on the GPU they passed tests/test_gpu.py on an
+H100 when they were written.
 
 Numba-cuda under NumPy >= 2.5 needs ``np.row_stack`` (removed in NumPy 2.5) restored before import; this module
 does that.
@@ -132,8 +134,8 @@ def gpu_path(kwargs: dict[str, Any], *, n_keep: int = 0, n_cycles: int = 0) -> s
 
     The fast path has no covariates, counters, events, engagement or population file (``start_state``), no
     per-cycle rewards or paired squares (incremental SE), and at most MAX_POINTS - 1 cycles; the general kernel
-    has everything. Under the CUDA simulator everything takes the general kernel (the fast one uses warp
-    shuffles the simulator lacks).
+    has everything. Under the CUDA simulator runs take the general kernel (the simulator tests call the fast one
+    directly; there it adds per thread instead of reducing per warp with shuffles, which the simulator lacks).
     """
     fast = (supports(kwargs) and kwargs.get("start_state") is None and n_keep == 0 and n_cycles + 1 <= MAX_POINTS
             and not simulator())
@@ -141,11 +143,15 @@ def gpu_path(kwargs: dict[str, Any], *, n_keep: int = 0, n_cycles: int = 0) -> s
 
 
 def _build_kernel() -> Any:
-    global _KERNEL
+    # `cuda` is a module global, not a local: numba's CUDA simulator swaps the module globals named `cuda` of a
+    # kernel for its own module, so this kernel also runs (slowly, in Python) under NUMBA_ENABLE_CUDASIM=1
+    global _KERNEL, cuda
     if _KERNEL is not None:
         return _KERNEL
     cuda = _cuda()
     from numba import float64, int16, uint64
+
+    sim = simulator()  # a constant of the kernel: False on a GPU, where the branch below is never taken
 
     @cuda.jit(device=True, inline=True)
     def mix64(z):
@@ -229,6 +235,13 @@ def _build_kernel() -> Any:
                 for z in range(4):
                     v = a0 if z == 0 else (a1 if z == 1 else (a2 if z == 2 else a3))
                     v2 = v * v
+                    if sim:
+                        # numba's CUDA simulator has no warp shuffles: one atomic per thread (only the order of
+                        # the float additions differs from the GPU's)
+                        if active and q0 + z < Q:
+                            cuda.atomic.add(out, (smp, s, q0 + z), v)
+                            cuda.atomic.add(out_sq, (smp, s, q0 + z), v2)
+                        continue
                     # warp reduction, then one atomic per warp (blocks never straddle samples)
                     off = 16
                     while off > 0:
