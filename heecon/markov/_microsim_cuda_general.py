@@ -198,8 +198,21 @@ def _beta_draw(k_ind, a, b):
 
 
 # ---------------------------------------------------------------------------
-# One move with covariates (microsim._cov_row_draw)
+# Moves: the stored row (microsim._walk) and with covariates (microsim._cov_row_cum, drawn at once)
 # ---------------------------------------------------------------------------
+
+
+@cuda.jit(device=True, inline=True)
+def _walk(PP, ip, m, cur, u, S, branchless):
+    """The first j with u < cumulative row PP[ip, 0, m, cur, j] (a branch-free count for few states)."""
+    j = 0
+    if branchless:
+        for x in range(S):
+            j += u >= PP[ip, 0, m, cur, x]
+    else:
+        while u >= PP[ip, 0, m, cur, j]:
+            j += 1
+    return j
 
 
 @cuda.jit(device=True)
@@ -229,14 +242,7 @@ def _cov_row_draw(PP, ip, m, cur, X, i, A, betas, ib, gammas, ig, cnt, K, logtis
                 p = -math.expm1(_mul(hr, PP[ip, 2, m, cur, j]))
         prow[j] = p
     if not modified:
-        j = 0
-        if branchless:
-            for x in range(S):
-                j += u >= PP[ip, 0, m, cur, x]
-        else:
-            while u >= PP[ip, 0, m, cur, j]:
-                j += 1
-        return j
+        return _walk(PP, ip, m, cur, u, S, branchless)
     if comp >= 0:
         off = 0.0
         for j in range(S):
@@ -399,13 +405,7 @@ def build_kernel(tpb: int, chunk: int, mq: int, me: int, mk: int, ms: int):
                         j = _cov_row_draw(PP, ip, m, cur, X, i, A, betas, ib, gammas, igt, cnt, K, logtis, tis,
                                           stint[1, cur], u, prow, S, branchless)
                     else:
-                        j = 0
-                        if branchless:
-                            for x in range(S):
-                                j += u >= PP[ip, 0, m, cur, x]
-                        else:
-                            while u >= PP[ip, 0, m, cur, j]:
-                                j += 1
+                        j = _walk(PP, ip, m, cur, u, S, branchless)
                     # 2. treatment engagement: dropout, then sessions attended; dose
                     attended = 0.0
                     place = False

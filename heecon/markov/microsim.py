@@ -488,7 +488,7 @@ def _cov_rows_prepare(P, row_cov, gammas, tis_tr, row_dyn, Lp):
 @numba.njit(cache=True)
 def _cov_person(X, i, row_cov, row_dyn, comp_col, betas, linx, hrx, row_mod):
     """One individual's attribute part of the log hazard ratios, linx[i, j] = beta_tr[i, j] . x (summed in
-    attribute order, as _cov_row_draw would), exp(linx) for rows without counters or time in state, and
+    attribute order, as _cov_row_cum continues it), exp(linx) for rows without counters or time in state, and
     row_mod[i]: whether such a row differs from the stored one for this individual."""
     S, A = linx.shape[0], X.shape[1]
     for cur in range(S):
@@ -531,54 +531,21 @@ def _complete_row(prow, comp):
                 prow[j] /= tot
 
 
-@numba.njit(cache=True)
-def _cov_row_cum(P, Lp, m, cur, linx, hrx, comp, prow, cum):
-    """The row `cur` of matrix m with a person's static hazard ratios, ready to draw from repeatedly.
-
-    Fills cum[j] with the running sum _cov_row_draw compares u against where prow[j] > 0 (else -1, never
-    drawn) and returns the fallback state (the last with positive probability, else cur); returns -2 when
-    no hazard ratio differs from 1 (then the stored row applies). Drawing is then: the first j with
-    u < cum[j], else the fallback, which is exactly _cov_row_draw's result for the same u.
-    """
-    S = P.shape[1]
-    modified = False
-    for j in range(S):
-        lin = linx[cur, j]
-        p = P[m, cur, j]
-        if lin != 0.0 and j != comp:
-            modified = True
-            hr = hrx[cur, j]
-            if hr == 0.0 or p <= 0.0:
-                p = 0.0
-            elif p < 1.0:
-                p = -math.expm1(hr * Lp[m, cur, j])
-        prow[j] = p
-    if not modified:
-        return -2
-    _complete_row(prow, comp)
-    acc = 0.0
-    last = -1
-    for j in range(S):
-        acc += prow[j]
-        if prow[j] > 0.0:
-            last = j
-            cum[j] = acc
-        else:
-            cum[j] = -1.0
-    return last if last >= 0 else cur
-
-
 @numba.njit(inline="always", cache=True)  # inlined: an array argument in the hot loop costs reference counting
-def _cov_row_draw(P, Lp, m, cur, linx, hrx, dyn, cnt, s, tis_s, gammas, tis_tr, comp, u, prow, Pc, branchless):
-    """Draw the move from `cur` with the individual's hazard ratios; see docs/microsim-kernel.md.
+def _cov_row_cum(P, Lp, m, cur, linx, hrx, dyn, cnt, s, tis_s, gammas, tis_tr, comp, prow, cum):
+    """Row `cur` of matrix m with the individual's hazard ratios, as running sums to draw from; see
+    docs/microsim-kernel.md.
 
     p'_j = 1 - (1 - p_j)**HR_j with HR_j = exp(beta.x + gamma.counters) * tis[time in state];
-    the complement column comp absorbs the difference (if the other entries sum
-    above 1 they are scaled to 1 and the complement gets 0); comp = -1
-    renormalises the row. When every HR_j is exactly 1 the stored row is used
-    unchanged, so an individual without effects moves exactly as on the fast path.
-    beta.x comes precomputed in linx (and exp of it in hrx when the row is not
-    dynamic, dyn False: then the counter and time-in-state terms are exactly 0).
+    the complement column comp absorbs the difference (if the other entries sum above 1 they are scaled to 1
+    and the complement gets 0); comp = -1 renormalises the row. beta.x comes precomputed in linx (and exp of it
+    in hrx when the row is not dynamic, dyn False: then the counter and time-in-state terms are exactly 0).
+
+    Returns -2 when every HR_j is exactly 1 (the stored row applies, so an individual without effects moves
+    exactly as on the fast path). Otherwise fills cum[j] with the running sum of the row where p'_j > 0 (else
+    -1, never drawn) and returns the fallback state (the last with positive probability, else cur): the move
+    for a uniform u is the first j with u < cum[j], else the fallback. A static row is built once per person,
+    matrix and state and drawn from again (the block's cache); a dynamic one every cycle.
     """
     S = P.shape[1]
     K = cnt.shape[1]
@@ -603,7 +570,7 @@ def _cov_row_draw(P, Lp, m, cur, linx, hrx, dyn, cnt, s, tis_s, gammas, tis_tr, 
                 p = -math.expm1(hr * Lp[m, cur, j])
         prow[j] = p
     if not modified:
-        return _walk(Pc, m, cur, u, branchless)
+        return -2
     _complete_row(prow, comp)
     acc = 0.0
     last = -1
@@ -611,8 +578,9 @@ def _cov_row_draw(P, Lp, m, cur, linx, hrx, dyn, cnt, s, tis_s, gammas, tis_tr, 
         acc += prow[j]
         if prow[j] > 0.0:
             last = j
-            if u < acc:
-                return j
+            cum[j] = acc
+        else:
+            cum[j] = -1.0
     return last if last >= 0 else cur
 
 
@@ -846,11 +814,14 @@ def _block_general(
                 else:
                     m = P_map[s, k - 1]
                     # 1. the drawn move
-                    if has_trcov and row_mod[cur] and not row_dyn[cur]:
-                        # a static covariate row: built once per (person, strategy, matrix, state), then reused
-                        if rc_m[s] != m or rc_cur[s] != cur:
-                            rc_fb[s] = _cov_row_cum(P, Lp, m, cur, linx, hrx, comp_col[cur], prow, rc_cum[s])
-                            rc_m[s] = m
+                    if has_trcov and row_mod[cur]:
+                        # a covariate row: a static one is built once per (person, strategy, matrix, state) and
+                        # reused; a dynamic one (counters, time in state) every cycle
+                        dyn = row_dyn[cur]
+                        if dyn or rc_m[s] != m or rc_cur[s] != cur:
+                            rc_fb[s] = _cov_row_cum(P, Lp, m, cur, linx, hrx, dyn, cnt, s, tis[s], gammas, tis_tr,
+                                                    comp_col[cur], prow, rc_cum[s])
+                            rc_m[s] = -1 if dyn else m
                             rc_cur[s] = cur
                         if rc_fb[s] == -2:
                             j = _walk(Pc, m, cur, u, branchless)
@@ -860,9 +831,6 @@ def _block_general(
                                 if u < rc_cum[s, x]:
                                     j = x
                                     break
-                    elif has_trcov and row_mod[cur]:
-                        j = _cov_row_draw(P, Lp, m, cur, linx, hrx, row_dyn[cur], cnt, s, tis[s], gammas, tis_tr,
-                                          comp_col[cur], u, prow, Pc, branchless)
                     else:
                         # _walk, written out: an array handed to a helper inside this loop costs reference counting
                         j = 0
