@@ -146,6 +146,20 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
                     block[:, :, r, ei] = v
         return block
 
+    def reward_block(evs: list[Any]) -> np.ndarray:
+        """Rewards per occurrence [ns, len(evs), R] of these events (costs by sector, QALYs), checked."""
+        block = np.zeros((ns, len(evs), R))
+        for ei, ev in enumerate(evs):
+            for sec, e in ev.costs.items():
+                v = arr(env0, e, f"{ev.key}.costs.{sec}")[0]
+                if validate and np.any(~np.isfinite(v) | (v < 0)):
+                    problems.append(Problem(scenario.origin(f"{ev.key}.costs.{sec}"), f"{ev.key}.costs.{sec}",
+                                            "costs must be finite and not negative"))
+                block[:, ei, sector_idx[sec]] = v
+            if ev.qalys is not None:
+                block[:, ei, iq] = arr(env0, ev.qalys, f"{ev.key}.qalys")[0]
+        return block
+
     blocks = []
     x_blocks = []
     for st in strategies:
@@ -155,20 +169,12 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
         x_blocks.append(rate_block(env, expected, len(firsts), st.name))
     ev_rate = np.concatenate(blocks, axis=1) if E else np.zeros((1, 1, S, 0))
     x_rate = np.concatenate(x_blocks, axis=1)  # [ns, blocks, S, E_expected]
-    ev_reward = np.zeros((ns, E, R))
+    ev_reward = reward_block(events)
     ev_move_prob = np.zeros((ns, E))
     ev_move_state = np.full(E, -1, dtype=np.int64)
     ev_counter = np.zeros((E, K))
     ev_kind = np.array([0 if ev.kind == "poisson" else 1 for ev in events], dtype=np.int64)
     for ei, ev in enumerate(events):
-        for sec, e in ev.costs.items():
-            v = arr(env0, e, f"{ev.key}.costs.{sec}")[0]
-            if validate and np.any(~np.isfinite(v) | (v < 0)):
-                problems.append(Problem(scenario.origin(f"{ev.key}.costs.{sec}"), f"{ev.key}.costs.{sec}",
-                                        "costs must be finite and not negative"))
-            ev_reward[:, ei, sector_idx[sec]] = v
-        if ev.qalys is not None:
-            ev_reward[:, ei, iq] = arr(env0, ev.qalys, f"{ev.key}.qalys")[0]
         if ev.counter is not None:
             ev_counter[ei, counters.index(ev.counter)] = 1.0
         if ev.moves_to is not None:
@@ -293,16 +299,7 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
         TR_mats = np.zeros((max(ns, model.TR.shape[0]), n_blocks, S, S, R))
         if model.has_tr:
             TR_mats += model.TR
-        x_reward = np.zeros((ns, len(expected), R))
-        for xi, ev in enumerate(expected):
-            for sec, e in ev.costs.items():
-                v = arr(env0, e, f"{ev.key}.costs.{sec}")[0]
-                if validate and np.any(~np.isfinite(v) | (v < 0)):
-                    problems.append(Problem(scenario.origin(f"{ev.key}.costs.{sec}"), f"{ev.key}.costs.{sec}",
-                                            "costs must be finite and not negative"))
-                x_reward[:, xi, sector_idx[sec]] = v
-            if ev.qalys is not None:
-                x_reward[:, xi, iq] = arr(env0, ev.qalys, f"{ev.key}.qalys")[0]
+        x_reward = reward_block(expected)
         # expected amount per person-cycle in state x: sum_e rate_e(x) * reward_e, booked on the move out of x
         per_state = np.einsum("nbxe,ner->nbxr", x_rate, x_reward)
         TR_mats = TR_mats + per_state[:, :, :, None, :]
