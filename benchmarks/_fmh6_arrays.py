@@ -5,7 +5,7 @@ strategies usual care (0) and intervention (1); reward columns costs (0) and
 QALYs (1); "beginning of cycle" counting (points t = 0..39, i.e. a_k = d_{k-1},
 b_k = c_k = 0) with discount factor 1.035**(-0.25 t).
 
-Arrays follow the kernel contract of heecon.markov.microsim:
+Arrays follow the kernel contract of heecon.engine.microsim.cpu:
 P_mats[nPs, 2, 6, 6] (matrix 0 usual care, 1 intervention rows), P_map[2, 40],
 V_mats[nVs, 2, 6, 2] (V 1 adds the 2,000 per person alive), V_map[2, 40], W[2, 3, 2, 40].
 """
@@ -118,7 +118,7 @@ def cohort_expectation(P, pmap, V, vmap, W):
 
 
 def event_arrays(n_events: int = 8, n_counters: int = 2, seed: int = 7):
-    """Keyword arguments for heecon.markov.microsim.simulate adding `n_events` Poisson event types.
+    """Keyword arguments for heecon.engine.microsim.cpu.simulate adding `n_events` Poisson event types.
 
     Rates per cycle 0.02-0.4 in the four alive states (0 when dead), a cost per occurrence,
     each event type increments one of `n_counters` history counters, and the counters raise the

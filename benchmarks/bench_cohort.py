@@ -103,8 +103,8 @@ def main() -> None:
     args = ap.parse_args()
     reps = 3 if args.quick else 7
     sys.path.insert(0, str(ROOT))
-    from heecon.markov.cohort import run_cohort
-    from heecon.model.compile import compile_model
+    from heecon.engine.cohort import run_cohort
+    from heecon.model.markov import compile_model
     from heecon.scenario.load import load_scenario
 
     sc = load_scenario(HERE / "fmh6.toml")
@@ -130,7 +130,7 @@ def main() -> None:
     # second CLI run of a small deterministic scenario (numba cache warm after the first)
     cli_times = []
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "heecon.cli", "run", str(ROOT / "scenarios/published/hiv_chancellor.toml"),
+        cmd = [sys.executable, "-m", "heecon.cli.app", "run", str(ROOT / "scenarios/published/hiv_chancellor.toml"),
                "--out", str(Path(tmp) / "r")]
         subprocess.run(cmd, check=True, capture_output=True)
         for _ in range(3):

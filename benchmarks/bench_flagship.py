@@ -4,7 +4,7 @@ The flagship is the microsimulation's general path at work: five states with a f
 covariate on the end of supervision, three drawn offence types with covariates, a strategy rate ratio and moves
 to custody, seven event types booked in expectation, treatment engagement (Beta attendance, dropout). Timed here:
 
-  * the PSA as ``heecon run`` computes it (heecon.evaluate.evaluate_totals: parameter draws already made,
+  * the PSA as ``heecon run`` computes it (heecon.engine.evaluate.evaluate_totals: parameter draws already made,
     compilation of each chunk, the kernel, means only), 10,000 men, 2 strategies, 40 cycles;
   * the reference in the same run: heecon's kernel on FMH-6 (shared/design/BENCHMARK-MODEL.md, the fast path) for
     the same number of person-cycles; the ratio of the two rates is what the general path costs;
@@ -47,8 +47,8 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=3)
     args = ap.parse_args()
 
-    from heecon.evaluate import evaluate_totals
-    from heecon.markov.microsim import simulate
+    from heecon.engine.evaluate import evaluate_totals
+    from heecon.engine.microsim.cpu import simulate
     from heecon.scenario.load import load_scenario
     from heecon.sensitivity.psa import draw_psa
 
@@ -90,7 +90,7 @@ def main() -> int:
         for _ in range(reps):
             with tempfile.TemporaryDirectory() as tmp:
                 t0 = time.perf_counter()
-                proc = subprocess.run([sys.executable, "-m", "heecon.cli", "run", "--out", str(Path(tmp) / "out")],
+                proc = subprocess.run([sys.executable, "-m", "heecon.cli.app", "run", "--out", str(Path(tmp) / "out")],
                                       cwd=ROOT, capture_output=True, text=True)
                 took = time.perf_counter() - t0
                 if proc.returncode != 0:

@@ -34,13 +34,13 @@ def main() -> None:
     ap.add_argument("--flagship-samples", type=int, default=100)
     ap.add_argument("--flagship-individuals", type=int, default=10000)
     args = ap.parse_args()
-    from heecon.markov import microsim_cuda
+    from heecon.engine.microsim import gpu as microsim_cuda
 
     if not microsim_cuda.available():
         print(json.dumps({"gpu": False}))
         return
-    from heecon.markov.microsim import simulate
-    from heecon.model.compile import compile_model
+    from heecon.engine.microsim.cpu import simulate
+    from heecon.model.markov import compile_model
     from heecon.scenario.load import load_scenario
     from heecon.sensitivity.psa import draw_psa
 
@@ -82,9 +82,9 @@ def main() -> None:
 
 def flagship(n_samples: int, n_ind: int, reps: int) -> dict:
     """The flagship scenario's PSA on the general GPU kernel (person-cycles/s), beside the CPU kernel on a slice."""
-    from heecon.markov import microsim_cuda
-    from heecon.markov.microsim import simulate
-    from heecon.microsim.compile import centre_population, compile_microsim, sample_population
+    from heecon.engine.microsim import gpu as microsim_cuda
+    from heecon.engine.microsim.cpu import simulate
+    from heecon.model.microsim import centre_population, compile_microsim, sample_population
     from heecon.scenario.load import load_scenario
     from heecon.sensitivity.psa import draw_psa
 

@@ -1,7 +1,7 @@
 """Microsimulation benchmark on FMH-6 (shared/design/BENCHMARK-MODEL.md).
 
 PSA of 1,000 samples x 10,000 individuals x 2 strategies x 40 cycles = 8e8 person-cycles, timed for
-  * heecon's kernel (heecon.markov.microsim.simulate),
+  * heecon's kernel (heecon.engine.microsim.cpu.simulate),
   * a hand-written minimal numba kernel of the same model with the same counter-based RNG inline
     (so its trajectories, hence its sums, equal heecon's),
   * a vectorised NumPy version (numpy.random.Generator), run on a slice and scaled,
@@ -155,7 +155,7 @@ def timed(fn, reps):
 
 
 def peak_child(n_samples: int, n_ind: int) -> None:
-    from heecon.markov.microsim import simulate
+    from heecon.engine.microsim.cpu import simulate
 
     P, pmap, V, vmap, W = fmh6.psa_draws(n_samples)
     t0 = time.perf_counter()
@@ -177,7 +177,7 @@ def main() -> int:
         peak_child(*args._peak_child)
         return 0
 
-    from heecon.markov.microsim import simulate
+    from heecon.engine.microsim.cpu import simulate
 
     t_start = time.perf_counter()
     load_start = os.getloadavg()[0]

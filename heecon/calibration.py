@@ -135,8 +135,8 @@ def _variant(scenario: Scenario, edit: Any, overrides: dict[str, float] | None =
 def evaluate_target(scenario: Scenario, t: CalibrationTarget, overrides: dict[str, float] | None = None,
                     individuals: int | None = None) -> float:
     """The model's value of a target statistic (base-case parameters, plus ``overrides``)."""
-    from heecon.evaluate import evaluate_totals  # noqa: F401  (engine entry point)
-    from heecon.microsim.run import evaluate_microsim
+    from heecon.engine.evaluate import evaluate_totals  # noqa: F401  (engine entry point)
+    from heecon.engine.microsim.evaluate import evaluate_microsim
 
     n_ind = individuals or t.individuals
     strategies = list(scenario.strategies)

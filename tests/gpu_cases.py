@@ -185,7 +185,7 @@ RUN_FIELDS = ("totals", "se", "inc_se", "events", "occupancy", "cycle_rewards", 
 
 
 def run_diffs(cpu: Any, gpu: Any, exact: bool = True) -> list[str]:
-    """Names of the MicrosimRun fields (heecon.microsim.run) that differ between a CPU and a GPU run."""
+    """Names of the MicrosimRun fields (heecon.engine.microsim.evaluate) that differ between a CPU and a GPU run."""
     bad = []
     for k in RUN_FIELDS:
         a, b = getattr(cpu, k), getattr(gpu, k)
@@ -205,7 +205,7 @@ def run_diffs(cpu: Any, gpu: Any, exact: bool = True) -> list[str]:
 def scenario_runs(path: Path, overrides: list[str], n: int, *, psa: bool, n_keep: int = 1, n_traj: int = 4,
                   moments: bool = True) -> tuple[Any, Any]:
     """evaluate_microsim of a scenario on settings.device "cpu" and "gpu" (PSA draws for ``n`` sets if ``psa``)."""
-    from heecon.microsim.run import evaluate_microsim
+    from heecon.engine.microsim.evaluate import evaluate_microsim
     from heecon.scenario.load import load_scenario
     from heecon.sensitivity.psa import draw_psa
 

@@ -29,8 +29,8 @@ warnings.filterwarnings("ignore", message=r"overflow encountered in scalar", cat
 
 def _kernel_case(name: str, n: int, n_samp: int) -> Callable[[], dict[str, Any]]:
     def run() -> dict[str, Any]:
-        from heecon.markov.microsim import simulate
-        from heecon.markov.microsim_cuda import simulate_gpu_general
+        from heecon.engine.microsim.cpu import simulate
+        from heecon.engine.microsim.gpu import simulate_gpu_general
         from tests.gpu_cases import kernel_cases, result_diffs
 
         kw = kernel_cases(n, n_samp)[name]
@@ -64,8 +64,8 @@ def _scenario_case(which: str) -> Callable[[], dict[str, Any]]:
 def _fast_case() -> dict[str, Any]:
     """The fast-path kernel (FMH-6) and its host wrapper: paths and occupancy exact, sums to 1e-9 (the simulator
     adds per thread where the GPU reduces per warp, so only the order of float additions differs)."""
-    from heecon.markov.microsim import simulate
-    from heecon.markov.microsim_cuda import simulate_gpu
+    from heecon.engine.microsim.cpu import simulate
+    from heecon.engine.microsim.gpu import simulate_gpu
     from tests.test_gpu import fmh6_arrays
 
     m = fmh6_arrays(2)
@@ -91,7 +91,7 @@ CASES: dict[str, Callable[[], dict[str, Any]]] = {
 
 
 def main() -> None:
-    from heecon.markov import microsim_cuda
+    from heecon.engine.microsim import gpu as microsim_cuda
 
     out: dict[str, Any] = {"simulator": microsim_cuda.simulator(), "available": microsim_cuda.available()}
     os.environ.pop("HEECON_CUDASIM", None)

@@ -1,4 +1,4 @@
-"""Slow, obviously-correct NumPy reference of the microsimulation kernel (heecon.markov.microsim).
+"""Slow, obviously-correct NumPy reference of the microsimulation kernel (heecon.engine.microsim.cpu).
 
 Written from the contract in docs/microsim-kernel.md, not from the kernel's code: it loops over samples,
 cycles, strategies and event types, vectorised over individuals, and books every reward cycle by cycle
@@ -6,7 +6,7 @@ with the plain formula
 
     total_r = sum_k a_k V_k[s_{k-1}, r] + b_k V_k[s_k, r] + c_k (TR_k[s_{k-1}, s_k, r] + events + engagement).
 
-It uses the same counter-based random numbers (heecon.markov.rng.uniforms_np), so for the same seed it
+It uses the same counter-based random numbers (heecon.engine.microsim.rng.uniforms_np), so for the same seed it
 must give the same trajectories and event counts as the kernel, and totals equal to rounding.
 Poisson and binomial counts come from scipy's distribution functions (inversion of the same uniform).
 """
@@ -18,7 +18,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from heecon.markov import rng as R_
+from heecon.engine.microsim import rng as R_
 
 
 def _u(seed, sample, ind, cycle, kind, index):

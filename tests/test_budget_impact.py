@@ -1,4 +1,4 @@
-"""Budget impact (heecon.budget): the referral funnel, capacity, the uptake ramp, undiscounted per-person costs by
+"""Budget impact (heecon.outcomes.budget_impact): the referral funnel, capacity, the uptake ramp, undiscounted per-person costs by
 year since starting summed over cohorts, cashable savings, and clear errors for a malformed [budget_impact]."""
 
 from __future__ import annotations
@@ -9,9 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from heecon.budget import (BUDGET_COLUMNS, budget_impact, budget_impact_details, budget_writer, per_person_by_year,
-                           read_budget_spec, referral_funnel, undiscounted_per_cycle)
-from heecon.results import run_base_case
+from heecon.outcomes.budget_impact import (
+    BUDGET_COLUMNS,
+    budget_impact,
+    budget_impact_details,
+    budget_writer,
+    per_person_by_year,
+    read_budget_spec,
+    referral_funnel,
+    undiscounted_per_cycle,
+)
+from heecon.outcomes.base_case import run_base_case
 from heecon.scenario.errors import ScenarioError
 from heecon.scenario.load import load_scenario, scenario_from_dict
 

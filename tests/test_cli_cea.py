@@ -1,4 +1,4 @@
-"""CLI tests for ``heecon cea`` (heecon._cli_cea.cea), driven with typer's CliRunner."""
+"""CLI tests for ``heecon cea`` (heecon.cli.cea.cea), driven with typer's CliRunner."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from heecon._cli_cea import cea, parse_wtp, strategy_names
+from heecon.cli.cea import cea, parse_wtp, strategy_names
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference-data"
 

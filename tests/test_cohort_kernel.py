@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from heecon.costs.discount import cycle_weights
-from heecon.markov.cohort import run_cohort
+from heecon.model.weights import cycle_weights
+from heecon.engine.cohort import run_cohort
 from heecon.scenario.types import DiscountSchedule
 
 from .reference_cohort import total, trace
@@ -86,7 +86,7 @@ def test_sample_and_cycle_axes_broadcast_without_copies():
 
 
 def test_parallel_and_serial_kernels_agree_bit_for_bit():
-    from heecon.markov import cohort
+    from heecon.engine import cohort
 
     rng = np.random.default_rng(5)
     S, T, n = 6, 40, 100

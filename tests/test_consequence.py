@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from heecon.report.consequence import consequence_writer, cost_consequence, payer_groups, roi_sentences
-from heecon.results import run_base_case, write_results
+from heecon.outcomes.base_case import run_base_case, write_results
 from heecon.scenario.load import load_scenario, scenario_from_dict
 from heecon.sensitivity.psa import run_psa
 

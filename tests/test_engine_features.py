@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from heecon.costs.discount import discount_factors
-from heecon.results import run_base_case
+from heecon.model.weights import discount_factors
+from heecon.outcomes.base_case import run_base_case
 from heecon.scenario.load import load_scenario
 from heecon.scenario.types import DiscountSchedule
 

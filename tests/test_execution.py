@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from heecon.cli import app
-from heecon.evaluate import evaluate_totals
+from heecon.engine.evaluate import evaluate_totals
 from heecon.execution import (
     ExecutionError,
     LocalExecutor,

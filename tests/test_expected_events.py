@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from heecon.results import run_base_case
+from heecon.outcomes.base_case import run_base_case
 from heecon.scenario.errors import ScenarioError
 from heecon.scenario.load import load_scenario
 

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from heecon.expr import ExprError, make_functions, parse
+from heecon.scenario.expr import ExprError, make_functions, parse
 from heecon.scenario.errors import ScenarioError
 from heecon.scenario.load import load_scenario, scenario_from_dict
 from heecon.scenario.types import Scenario

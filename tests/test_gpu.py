@@ -8,13 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from heecon.markov import microsim_cuda
+from heecon.engine.microsim import gpu as microsim_cuda
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not microsim_cuda.available(), reason="no CUDA GPU (numba-cuda)")]
 
 
 def fmh6_arrays(n_samples: int):
-    from heecon.model.compile import compile_model
+    from heecon.model.markov import compile_model
     from heecon.scenario.load import load_scenario
     from heecon.sensitivity.psa import draw_psa
 
@@ -28,7 +28,7 @@ def fmh6_arrays(n_samples: int):
 
 @pytest.mark.parametrize("n_samples, seed, offset", [(1, 0, 0), (16, 11, 5), (16, 1, 0)])
 def test_gpu_matches_cpu_paths_counts_and_sums(n_samples, seed, offset):
-    from heecon.markov.microsim import simulate
+    from heecon.engine.microsim.cpu import simulate
 
     m = fmh6_arrays(n_samples)
     kw = dict(n_ind=3000, n_samples=n_samples, seed=seed, sample_offset=offset, start_probs=m.m0)
@@ -41,7 +41,7 @@ def test_gpu_matches_cpu_paths_counts_and_sums(n_samples, seed, offset):
 
 
 def test_gpu_with_transition_rewards_matches_cpu():
-    from heecon.markov.microsim import simulate
+    from heecon.engine.microsim.cpu import simulate
 
     m = fmh6_arrays(1)
     TR = np.zeros((1, 1) + m.P.shape[2:] + (m.V.shape[3],))
@@ -54,8 +54,8 @@ def test_gpu_with_transition_rewards_matches_cpu():
 
 
 def test_device_gpu_run_matches_cpu_run_end_to_end():
-    from heecon.evaluate import evaluate_totals
-    from heecon.results import run_base_case
+    from heecon.engine.evaluate import evaluate_totals
+    from heecon.outcomes.base_case import run_base_case
     from heecon.scenario.load import load_scenario
     from heecon.sensitivity.psa import draw_psa
 

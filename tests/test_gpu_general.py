@@ -1,16 +1,16 @@
-"""The general GPU microsimulation kernel (heecon.markov.microsim_cuda.simulate_gpu_general) against the CPU kernel.
+"""The general GPU microsimulation kernel (heecon.engine.microsim.gpu.simulate_gpu_general) against the CPU kernel.
 
 Three tiers:
 
 * ``cudasim`` (default run, ~30 s; the fast-path kernel too): tests/gpu_sim_run.py in a subprocess with numba's CUDA simulator, which runs the
   kernel's own source in Python: every feature (covariates with counters, time in state, Poisson and Bernoulli
   events with moves, engagement in both effect modes, population files, kept samples, trajectories, chunked
-  launches) and the flagship, feature and Krijkamp scenarios through heecon.microsim.run, at tiny sizes. The
+  launches) and the flagship, feature and Krijkamp scenarios through heecon.engine.microsim.evaluate, at tiny sizes. The
   simulator computes exactly what the CPU computes, so everything must be equal bit for bit.
 * plain unit tests of the routing and the limits (no GPU needed).
 * ``gpu`` (skip without a CUDA device): the same comparisons at real sizes on hardware. State paths, occupancy and
   event counts must be equal; sums agree to 1e-9 (bit for bit unless a transcendental function of libdevice and
-  glibc differ in the last unit right at a uniform's threshold; see heecon/markov/_microsim_cuda_general.py).
+  glibc differ in the last unit right at a uniform's threshold; see heecon/engine/microsim/gpu_general.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import sys
 import numpy as np
 import pytest
 
-from heecon.markov import microsim_cuda
+from heecon.engine.microsim import gpu as microsim_cuda
 
 from .gpu_cases import FLAGSHIP, KRIJKAMP, ROOT, kernel_cases, result_diffs, run_diffs, scenario_runs, \
     write_feature_scenario
@@ -103,7 +103,7 @@ def test_limits_of_the_general_kernel_name_what_is_too_large():
 
 
 def test_device_gpu_without_a_gpu_says_why(monkeypatch):
-    from heecon.microsim.run import DeviceError, _use_gpu
+    from heecon.engine.microsim.evaluate import DeviceError, _use_gpu
 
     monkeypatch.setattr(microsim_cuda, "available", lambda: False)
 
@@ -126,7 +126,7 @@ def test_device_gpu_without_a_gpu_says_why(monkeypatch):
 
 
 def _flagship_kernel_inputs(n_ind: int, n_samples: int):
-    from heecon.microsim.compile import centre_population, compile_microsim, sample_population
+    from heecon.model.microsim import centre_population, compile_microsim, sample_population
     from heecon.scenario.load import load_scenario
     from heecon.sensitivity.psa import draw_psa
 
@@ -146,7 +146,7 @@ def _flagship_kernel_inputs(n_ind: int, n_samples: int):
 @pytest.mark.gpu
 @needs_gpu
 def test_gpu_flagship_matches_cpu():
-    from heecon.markov.microsim import simulate
+    from heecon.engine.microsim.cpu import simulate
 
     args, kw = _flagship_kernel_inputs(5000, 4)
     kw.update(n_keep=4, n_traj=200, sample_offset=10)
@@ -162,7 +162,7 @@ def test_gpu_flagship_sums_bit_for_bit():
     """Stronger than the contract (1e-9): with every product that feeds a sum rounded on its own, the GPU's exact
     fixed-point sums equal the CPU's. A failure here with test_gpu_flagship_matches_cpu passing means a multiply-add
     was fused somewhere (see _microsim_cuda_general._mul)."""
-    from heecon.markov.microsim import simulate
+    from heecon.engine.microsim.cpu import simulate
 
     args, kw = _flagship_kernel_inputs(3000, 2)
     kw.update(n_keep=2)
@@ -175,7 +175,7 @@ def test_gpu_flagship_sums_bit_for_bit():
 @needs_gpu
 @pytest.mark.parametrize("case", ["all_features", "population_dose", "plain"])
 def test_gpu_kernel_features_match_cpu(case):
-    from heecon.markov.microsim import simulate
+    from heecon.engine.microsim.cpu import simulate
 
     kw = kernel_cases(3000, 3)[case]
     cpu = simulate(**kw)
@@ -205,7 +205,7 @@ def test_gpu_krijkamp_matches_cpu_on_both_gpu_paths():
 @pytest.mark.gpu
 @needs_gpu
 def test_device_gpu_base_case_of_the_flagship_matches_cpu():
-    from heecon.results import run_base_case
+    from heecon.outcomes.base_case import run_base_case
     from heecon.scenario.load import load_scenario
 
     over = ["settings.individuals=3000"]

@@ -1,4 +1,4 @@
-"""Microsimulation kernel (heecon.markov.microsim): determinism, common random numbers, the NumPy
+"""Microsimulation kernel (heecon.engine.microsim.cpu): determinism, common random numbers, the NumPy
 reference, the counter-based RNG, events, covariates, tunnels and treatment engagement (unit tier),
 and Krijkamp et al. 2018 within 4 Monte Carlo standard errors (published tier)."""
 
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from heecon.markov import rng
-from heecon.markov._accumulate import fx_combine, fx_to_float
-from heecon.markov.microsim import MicrosimResult, combine, simulate
+from heecon.engine.microsim import rng
+from heecon.engine.microsim.fixedpoint import fx_combine, fx_to_float
+from heecon.engine.microsim.cpu import MicrosimResult, combine, simulate
 
 from .reference_microsim import simulate_reference
 
@@ -183,7 +183,7 @@ def test_rng_neighbouring_keys_are_uncorrelated():
 
 
 def test_fixed_point_sums_are_exact_and_order_free():
-    from heecon.markov._accumulate import fx_add, normalise
+    from heecon.engine.microsim.fixedpoint import fx_add, normalise
 
     @numba.njit
     def acc_of(values):

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from heecon.cli import app
-from heecon.evaluate import evaluate_totals
-from heecon.results import run_base_case
+from heecon.engine.evaluate import evaluate_totals
+from heecon.outcomes.base_case import run_base_case
 from heecon.scenario.load import load_scenario
 from heecon.sensitivity.psa import draw_psa, run_psa
 

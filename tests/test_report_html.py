@@ -14,7 +14,7 @@ import typer
 from typer.testing import CliRunner
 
 from heecon import __version__
-from heecon._cli_report import report as report_command
+from heecon.cli.report import report as report_command
 from heecon.report.cheers import ANALYST, CHEERS_2022, cheers_checklist
 from heecon.report.html import _money, build_report, headline
 from tests.test_figures import make_results
@@ -233,16 +233,16 @@ def test_optional_cost_consequence_and_budget_impact_tables(res, tmp_path):
 
 
 def test_rebuilding_the_report_runs_no_model(res, tmp_path, monkeypatch):
-    import heecon.evaluate
-    import heecon.markov.cohort
-    import heecon.results
+    import heecon.engine.evaluate
+    import heecon.engine.cohort
+    import heecon.outcomes.base_case
     import heecon.sensitivity.psa
 
     def boom(*a, **k):
         raise AssertionError("the report must not run the model")
 
-    for mod, name in ((heecon.results, "run_base_case"), (heecon.sensitivity.psa, "run_psa"),
-                      (heecon.evaluate, "evaluate_totals"), (heecon.markov.cohort, "run_cohort")):
+    for mod, name in ((heecon.outcomes.base_case, "run_base_case"), (heecon.sensitivity.psa, "run_psa"),
+                      (heecon.engine.evaluate, "evaluate_totals"), (heecon.engine.cohort, "run_cohort")):
         monkeypatch.setattr(mod, name, boom)
     d = tmp_path / "copy"
     shutil.copytree(res.dir, d)

@@ -74,7 +74,7 @@ def reference(tmp_path_factory) -> Path:
 
 
 def _start(out: Path, chunk: int = 1) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "heecon.cli", "run", str(FMH6), "--psa", str(N), "--chunk-size", str(chunk),
+    cmd = [sys.executable, "-m", "heecon.cli.app", "run", str(FMH6), "--psa", str(N), "--chunk-size", str(chunk),
            "--out", str(out), "--json"]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=out.parent)
 

@@ -90,7 +90,7 @@ def evaluate_chunked(scenario: Scenario, values: Mapping[str, np.ndarray] | None
     stats
         A dict filled with what happened: executor, chunk size, chunks computed and reused, seconds.
     """
-    from heecon.model.compile import reward_names
+    from heecon.model.markov import reward_names
 
     t0 = time.perf_counter()
     values = {k: np.asarray(v, dtype=float) for k, v in (values or {}).items()}

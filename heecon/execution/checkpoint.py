@@ -105,7 +105,7 @@ def draws_sha256(values: Mapping[str, np.ndarray]) -> str:
 def psa_manifest(scenario: Scenario, n: int, seed: int | None, values: Mapping[str, np.ndarray],
                  bounds: list[tuple[int, int]], run: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The manifest of a chunked PSA (``run``: free-form notes on how it was started, not compared)."""
-    from heecon.model.compile import reward_names
+    from heecon.model.markov import reward_names
 
     st = scenario.settings
     return {

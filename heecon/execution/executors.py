@@ -121,11 +121,11 @@ def chunk_bounds(n: int, size: int) -> list[tuple[int, int]]:
 def default_chunk_size(scenario: Scenario, n: int, parallelism: int = 1) -> int:
     """Samples per chunk: the engines' own default, cut so that ``parallelism`` workers get ~4 chunks each."""
     if scenario.settings.engine == "microsim":
-        from heecon.microsim.run import CHUNK_UNITS
+        from heecon.engine.microsim.evaluate import CHUNK_UNITS
 
         size = max(1, CHUNK_UNITS // max(int(scenario.settings.individuals), 1))
     else:
-        from heecon.evaluate import DEFAULT_CHUNK
+        from heecon.engine.evaluate import DEFAULT_CHUNK
 
         size = DEFAULT_CHUNK
     if parallelism > 1:
@@ -138,7 +138,7 @@ def evaluate_chunk(scenario: Scenario, values: Mapping[str, np.ndarray], lo: int
 
     A validation error names the global PSA sample (the compiler counts from the start of the chunk).
     """
-    from heecon.evaluate import evaluate_totals
+    from heecon.engine.evaluate import evaluate_totals
     from heecon.scenario.errors import ScenarioError
 
     try:

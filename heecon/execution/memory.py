@@ -109,13 +109,13 @@ def _real_bytes(a: Any) -> int:
 def _compiled_bytes(scenario: Scenario, values: Mapping[str, np.ndarray], c: int) -> tuple[int, Any, Any]:
     part = {k: np.asarray(v[:c], dtype=float) for k, v in values.items()}
     if scenario.settings.engine == "microsim":
-        from heecon.microsim.compile import compile_microsim
+        from heecon.model.microsim import compile_microsim
 
         arrays = compile_microsim(scenario, part, validate=False)
         m = arrays.model
         extra = sum(_real_bytes(v) for v in arrays.kwargs.values())
     else:
-        from heecon.model.compile import compile_model
+        from heecon.model.markov import compile_model
 
         arrays = None
         m = compile_model(scenario, part, validate=False)
@@ -147,7 +147,7 @@ def estimate_psa_memory(scenario: Scenario, n: int, chunk_size: int, *, concurre
     tables
         Count the per-sample results table written at the end.
     """
-    from heecon.model.compile import reward_names
+    from heecon.model.markov import reward_names
 
     if values is None:
         from heecon.sensitivity.psa import draw_psa

@@ -19,7 +19,7 @@ For each strategy against the comparator (``settings.comparator``), per ``per`` 
 perspective costs, payer totals and ratios); the PSA does not record event counts or state occupancy, so those
 rows (and the cost per event averted) have no interval.
 
-:func:`consequence_writer` returns a writer for :func:`heecon.results.write_results` that puts
+:func:`consequence_writer` returns a writer for :func:`heecon.outcomes.base_case.write_results` that puts
 ``cost_consequence.csv`` (columns ``strategy, item, group, unit, value_per_100, lower, upper``) and
 ``cost_consequence.md`` into a results folder.
 """
@@ -135,7 +135,7 @@ def cost_consequence(result: Any, psa: Any = None, per: float = 100) -> pd.DataF
     Parameters
     ----------
     result
-        A :class:`heecon.results.BaseCaseResult`.
+        A :class:`heecon.outcomes.base_case.BaseCaseResult`.
     psa
         Optional :class:`heecon.sensitivity.psa.PSAResult` of the same scenario: 95% intervals.
     per
@@ -371,7 +371,7 @@ def consequence_markdown(frame: pd.DataFrame, result: Any, psa: Any = None) -> s
 
 
 def consequence_writer(result: Any, psa: Any = None, per: float = 100) -> Callable[[Path], None]:
-    """A writer for :func:`heecon.results.write_results`: ``cost_consequence.csv`` and ``cost_consequence.md``."""
+    """A writer for :func:`heecon.outcomes.base_case.write_results`: ``cost_consequence.csv`` and ``cost_consequence.md``."""
 
     def write(folder: Path) -> None:
         if len(result.scenario.strategies) < 2:

@@ -114,7 +114,7 @@ def _icer_text(e: dict[str, Any], cur: Any) -> str:
 
 def print_headline(result: Any, psa: Any = None, console: Console | None = None) -> None:
     """Per perspective: incremental cost and QALYs, ICER, net benefit, P(cost-effective), events averted."""
-    from heecon.report.headline import headline
+    from heecon.cea.headline import headline
 
     con = console or Console(width=120)
     h = headline(result, psa)

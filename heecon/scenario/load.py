@@ -21,7 +21,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from heecon.expr import KNOWN_FUNCTION_NAMES, TIME_NAMES, Expr, ExprError, parse
+from heecon.scenario.expr import KNOWN_FUNCTION_NAMES, TIME_NAMES, Expr, ExprError, parse
 from heecon.scenario.errors import Collector, Problem, ScenarioError, did_you_mean, valid_list
 from heecon.scenario.types import (
     COUNTING_METHODS,
@@ -403,7 +403,7 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = (), *, check: boo
         raise ScenarioError(problems)
     scenario = build_scenario(raw, path, origins, files)
     if check:
-        from heecon.model.compile import check_scenario
+        from heecon.model.markov import check_scenario
 
         check_scenario(scenario)
     return scenario
@@ -413,7 +413,7 @@ def scenario_from_dict(raw: dict[str, Any], path: str | Path = "<scenario>", *, 
     """Validate a scenario given as a Python dict (as parsed from TOML)."""
     scenario = build_scenario(copy.deepcopy(raw), Path(path), {}, [str(path)])
     if check:
-        from heecon.model.compile import check_scenario
+        from heecon.model.markov import check_scenario
 
         check_scenario(scenario)
     return scenario

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from heecon.expr import Expr
+from heecon.scenario.expr import Expr
 
 POP_KEYS = {"file", "attributes", "subgroups", "source"}
 ATTR_KEYS = {"distribution", "share", "categories", "value", "source", "label"}

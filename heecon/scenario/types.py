@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from heecon.expr import Expr
+from heecon.scenario.expr import Expr
 
 COUNTING_METHODS = ("end", "beginning", "all-points", "half-cycle", "simpson", "life-table")
 DISCOUNTING_METHODS = ("discrete", "continuous")

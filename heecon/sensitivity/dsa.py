@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
-from heecon.evaluate import evaluate_totals
-from heecon.model.compile import reward_names
+from heecon.engine.evaluate import evaluate_totals
+from heecon.model.markov import reward_names
 from heecon.scenario.types import Scenario
 
 __all__ = ["parameter_ranges", "one_way", "two_way", "threshold", "OneWayResult", "ThresholdResult", "DSAError"]

@@ -25,7 +25,7 @@ equal-probability bins, ``q = (i + 1/2) / p``, so unbounded distributions stay f
 Saltelli 2007 take quantiles of the distribution in the same way). ``mu_star`` is in units of iNMB per unit of
 the Morris grid; compare parameters with it, not across models.
 
-All sample points of an analysis are evaluated in one call of :func:`heecon.evaluate.evaluate_totals`.
+All sample points of an analysis are evaluated in one call of :func:`heecon.engine.evaluate.evaluate_totals`.
 Random numbers (the scrambling of the Sobol' sequence, the Morris trajectories, the bootstrap confidence
 intervals) come from the scenario seed's "gsa" stream, so an analysis is reproducible; ``seed=0`` is a seed.
 
@@ -226,7 +226,7 @@ def _setup(scenario: Scenario, strategy: str | None, wtp: float | None, perspect
 
 def _inmb(scenario: Scenario, values: dict[str, np.ndarray], n: int, strategy: str, wtp: float,
           perspective: str, progress: Callable[[int], None] | None) -> np.ndarray:
-    from heecon.evaluate import evaluate_totals
+    from heecon.engine.evaluate import evaluate_totals
     from heecon.sensitivity.dsa import _outcomes
 
     totals = evaluate_totals(scenario, values, n, progress=progress)

@@ -213,8 +213,8 @@ def run_psa(scenario: Scenario, n_samples: int | None = None, seed: int | None =
         The totals are bit-identical whatever the executor, chunking or resumption.
     """
     from heecon.cea import analyse_psa
-    from heecon.evaluate import evaluate_totals
-    from heecon.model.compile import reward_names
+    from heecon.engine.evaluate import evaluate_totals
+    from heecon.model.markov import reward_names
 
     n = int(n_samples if n_samples is not None else scenario.settings.psa_samples)
     if n < 2:

@@ -112,7 +112,7 @@ def _kernel_digests() -> dict[str, str]:
     try:
         from heecon.engine.microsim.cpu import simulate
     except ImportError:  # before the redesign
-        from heecon.markov.microsim import simulate
+        from heecon.engine.microsim.cpu import simulate
     out = {}
     for name, kw in kernel_cases(300, 3).items():
         r = simulate(**kw)

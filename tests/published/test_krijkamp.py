@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from heecon.cli import app
-from heecon.results import run_base_case
+from heecon.outcomes.base_case import run_base_case
 from heecon.scenario.load import load_scenario
 
 from ..conftest import SCENARIOS

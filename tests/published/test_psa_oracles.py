@@ -25,7 +25,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from heecon._cli_cea import cea
+from heecon.cli.cea import cea
 from heecon.cea import analyse_psa, breakeven_wtp_grid, ceac, ceaf, eib, evpi, icer_table, prob_better
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference-data"

@@ -117,8 +117,8 @@ def run(
         overrides.append(f'settings.device="{device}"')
     sc = _load(path, overrides)
     from heecon.execution import RUN_ERRORS, CheckpointTarget, checkpoint_dir_for, make_executor
-    from heecon.microsim.run import DeviceError
-    from heecon.results import full_summary, run_base_case, write_results
+    from heecon.engine.microsim.evaluate import DeviceError
+    from heecon.outcomes.base_case import full_summary, run_base_case, write_results
     from heecon.scenario.errors import ScenarioError
 
     n_psa = sc.settings.psa_samples if psa is None else psa
@@ -142,7 +142,7 @@ def run(
             with make_executor("dask" if scheduler and executor == "local" else executor, workers, scheduler) as ex:
                 psa_result = run_psa(sc, n_psa, progress=not json_out, chunk=chunk_size, executor=ex,
                                      checkpoint_dir=ckpt)
-        from heecon.budget import budget_writer
+        from heecon.outcomes.budget_impact import budget_writer
         from heecon.report.consequence import consequence_writer
 
         writers = [consequence_writer(result, psa_result), budget_writer(result)]
@@ -193,7 +193,7 @@ def dsa(
     """Deterministic sensitivity analysis: one-way (tornado data), two-way grid, threshold values."""
     path = _resolve_scenario(scenario)
     sc = _load(path, set_ or [])
-    from heecon.results import atomic_output_dir
+    from heecon.outcomes.base_case import atomic_output_dir
     from heecon.scenario.errors import ScenarioError
     from heecon.sensitivity.dsa import DSAError, one_way, threshold as find_threshold, two_way as run_two_way
 
@@ -293,9 +293,9 @@ def calibrate(
 
 def _register_commands() -> None:
     """Commands whose code lives in their own modules (imported when the CLI starts)."""
-    from heecon._cli_cea import cea
-    from heecon._cli_report import report
-    from heecon._cli_sensitivity import evppi, gsa
+    from heecon.cli.cea import cea
+    from heecon.cli.report import report
+    from heecon.cli.sensitivity import evppi, gsa
 
     app.command("cea", help="Analyse PSA results made elsewhere: incremental table, CEAC, CEAF, EVPI, break-even WTP.")(cea)
     app.command("report", help="Figures and a self-contained HTML report of a results folder (no re-run).")(report)

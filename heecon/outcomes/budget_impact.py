@@ -351,7 +351,7 @@ def undiscounted_per_cycle(result: Any) -> pd.DataFrame:
     if set(st.discount_costs.rates) == {0.0} and set(st.discount_effects.rates) == {0.0}:
         frame = result.per_cycle
     else:
-        from heecon.results import run_base_case
+        from heecon.outcomes.base_case import run_base_case
 
         again = run_base_case(_undiscounted_scenario(sc))
         want = np.asarray(result.totals)[:, :, 1]
@@ -478,7 +478,7 @@ def budget_impact(result: Any, scenario: Any = None, *, spec: BudgetSpec | None 
     Parameters
     ----------
     result
-        The scenario's :class:`heecon.results.BaseCaseResult`.
+        The scenario's :class:`heecon.outcomes.base_case.BaseCaseResult`.
     scenario
         The scenario holding the ``[budget_impact]`` section (default ``result.scenario``).
     spec
@@ -543,7 +543,7 @@ def budget_markdown(bi: BudgetImpact, result: Any) -> str:
 
 
 def budget_writer(result: Any, scenario: Any = None) -> Callable[[Path], None]:
-    """A writer for :func:`heecon.results.write_results`: ``budget_impact.csv`` (year x payer),
+    """A writer for :func:`heecon.outcomes.base_case.write_results`: ``budget_impact.csv`` (year x payer),
     ``budget_funnel.csv``, ``budget_by_sector.csv`` and ``budget_impact.md``.
 
     Does nothing when the scenario has no ``[budget_impact]`` section; a malformed section raises

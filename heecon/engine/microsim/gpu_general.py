@@ -1,12 +1,12 @@
 """The general microsimulation kernel on the GPU (numba-cuda): device functions and the kernel factory.
 
-Private to :mod:`heecon.markov.microsim_cuda`, which imports it only after numba-cuda loaded (and NumPy's
+Private to :mod:`heecon.engine.microsim.gpu`, which imports it only after numba-cuda loaded (and NumPy's
 ``row_stack`` was restored). ``cuda`` is a module global here on purpose: numba's CUDA simulator
 (``NUMBA_ENABLE_CUDASIM=1``) swaps the module globals named ``cuda`` of a kernel for its fake module, so the
 same source runs on a GPU and, in Python, in the simulator (the tests use the simulator; see
 tests/test_gpu_general.py).
 
-Every step mirrors ``_block_general`` and its samplers in :mod:`heecon.markov.microsim` (the specification,
+Every step mirrors ``_block_general`` and its samplers in :mod:`heecon.engine.microsim.cpu` (the specification,
 with docs/microsim-kernel.md), with the same counters of the same generator and the same association of every
 floating-point sum. Two things differ from a plain transcription:
 
@@ -42,10 +42,10 @@ import os
 import numba
 from numba import config, cuda, float64, int64, uint64
 
-from heecon.markov._accumulate import FX_SCALE, SHIFT_SQ
-from heecon.markov.microsim import _POW_MAX as POW_MAX  # counter steps tabulated as exp(gamma * d) (as the CPU)
-from heecon.markov.microsim import POISSON_PIECE
-from heecon.markov.rng import (
+from heecon.engine.microsim.fixedpoint import FX_SCALE, SHIFT_SQ
+from heecon.engine.microsim.cpu import _POW_MAX as POW_MAX  # counter steps tabulated as exp(gamma * d) (as the CPU)
+from heecon.engine.microsim.cpu import POISSON_PIECE
+from heecon.engine.microsim.rng import (
     KIND_ENG_ATTEND,
     KIND_ENG_DROPOUT,
     KIND_ENG_PROPENSITY,
@@ -77,7 +77,7 @@ else:
 
 
 # ---------------------------------------------------------------------------
-# The counter-based generator (heecon.markov.rng)
+# The counter-based generator (heecon.engine.microsim.rng)
 # ---------------------------------------------------------------------------
 
 
@@ -547,7 +547,7 @@ def build_kernel(tpb: int, chunk: int, mq: int, me: int, mk: int, ms: int):
                     tot[q] = v
                     if s == 0:
                         tot0[q] = v
-            # exact sums over the block: fixed-point limbs (as heecon.markov._accumulate.fx_add), CH at a time
+            # exact sums over the block: fixed-point limbs (as heecon.engine.microsim.fixedpoint.fx_add), CH at a time
             for c0 in range(0, nsl, CH):
                 for z in range(CH):
                     sl = c0 + z

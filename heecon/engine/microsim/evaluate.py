@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from heecon.microsim.compile import centre_population, compile_microsim, sample_population
+from heecon.model.microsim import centre_population, compile_microsim, sample_population
 from heecon.scenario.types import Scenario
 
 __all__ = ["MicrosimRun", "evaluate_microsim", "run_microsim_base"]
@@ -59,7 +59,7 @@ def evaluate_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None
     ``moments=False`` skips the sums of squares behind the Monte Carlo standard errors (``se`` and
     ``inc_se`` are then NaN; the means are the same bits): what a PSA, which uses the means only, asks for.
     """
-    from heecon.markov.microsim import simulate
+    from heecon.engine.microsim.cpu import simulate
 
     st = scenario.settings
     N = int(individuals or st.individuals)
@@ -132,11 +132,11 @@ def _use_gpu(device: str, m: Any, kw: dict[str, Any]) -> bool:
 
     The GPU kernels cover every feature of the CPU kernel (covariates, counters, time in state, events and
     event-driven moves, treatment engagement, population files); what they refuse is a model beyond the
-    general kernel's fixed per-thread sizes (heecon.markov.microsim_cuda.unsupported), or a machine without one.
+    general kernel's fixed per-thread sizes (heecon.engine.microsim.gpu.unsupported), or a machine without one.
     """
     if device == "cpu":
         return False
-    from heecon.markov import microsim_cuda
+    from heecon.engine.microsim import gpu as microsim_cuda
 
     ok = microsim_cuda.available()
     why = None if not ok else microsim_cuda.unsupported(m.P, m.V, kw)
@@ -147,7 +147,7 @@ def _use_gpu(device: str, m: Any, kw: dict[str, Any]) -> bool:
 
 
 class _GpuResult:
-    """The fast-path GPU kernel's output in the shape of heecon.markov.microsim.MicrosimResult (what
+    """The fast-path GPU kernel's output in the shape of heecon.engine.microsim.cpu.MicrosimResult (what
     evaluate_microsim uses). The fast path keeps no paired squares, event counts or per-cycle rewards, so
     :meth:`run` takes it only where none is needed (no events, no per-cycle output); everything else runs on the
     general GPU kernel, which returns a full MicrosimResult."""
@@ -169,7 +169,7 @@ class _GpuResult:
     def run(cls, m: Any, n: int, ns: int, seed: int, offset: int, kw: dict[str, Any], X: np.ndarray, n_keep: int,
             n_traj: int, moments: bool = True) -> Any:
         """The chunk on the GPU: the fast kernel where it gives all that is needed, else the general one."""
-        from heecon.markov.microsim_cuda import gpu_path, simulate_gpu, simulate_gpu_general
+        from heecon.engine.microsim.gpu import gpu_path, simulate_gpu, simulate_gpu_general
 
         if gpu_path(kw, n_keep=n_keep, n_cycles=m.n_cycles) == "general":
             return simulate_gpu_general(m.P, m.P_map, m.V, m.V_map, m.W, n_ind=n, n_samples=ns, seed=seed,
@@ -186,9 +186,15 @@ class _GpuResult:
 
 
 def run_microsim_base(scenario: Scenario) -> Any:
-    """Base case of a microsimulation scenario as a :class:`heecon.results.BaseCaseResult`."""
-    from heecon.model.compile import compile_model
-    from heecon.results import (BaseCaseResult, incremental_tables, outcome_frame, per_cycle_frame, trace_frame)
+    """Base case of a microsimulation scenario as a :class:`heecon.outcomes.base_case.BaseCaseResult`."""
+    from heecon.model.markov import compile_model
+    from heecon.outcomes.base_case import (
+        BaseCaseResult,
+        incremental_tables,
+        outcome_frame,
+        per_cycle_frame,
+        trace_frame,
+    )
 
     model = compile_model(scenario)
     run = evaluate_microsim(scenario, None, 1, n_keep=1, n_traj=scenario.settings.trajectories)

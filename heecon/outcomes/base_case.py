@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from heecon import __version__
-from heecon.model.compile import CompiledModel, compile_model
+from heecon.model.markov import CompiledModel, compile_model
 from heecon.scenario.types import Scenario
 
 __all__ = ["BaseCaseResult", "run_base_case", "write_results", "settings_summary", "atomic_output_dir"]
@@ -195,10 +195,10 @@ def incremental_tables(scenario: Scenario, outcomes: pd.DataFrame) -> dict[str, 
 def run_base_case(scenario: Scenario) -> BaseCaseResult:
     """Compile and run the deterministic base case (cohort), or the base-case simulation (microsim)."""
     if scenario.settings.engine == "microsim":
-        from heecon.microsim.run import run_microsim_base
+        from heecon.engine.microsim.evaluate import run_microsim_base
 
         return run_microsim_base(scenario)
-    from heecon.markov.cohort import run_cohort
+    from heecon.engine.cohort import run_cohort
 
     model = compile_model(scenario)
     raw = run_cohort(model.P, model.P_map, model.V, model.V_map, model.TR, model.TR_map, model.m0, model.W,
@@ -277,7 +277,7 @@ class atomic_output_dir:
 def full_summary(result: BaseCaseResult, psa: Any = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """summary.json: the base case, and the PSA summary (``psa``) when one was run."""
     summary = result.summary()
-    from heecon.report.headline import headline
+    from heecon.cea.headline import headline
 
     summary["headline"] = _jsonable(headline(result, psa))
     if psa is not None:

@@ -1,6 +1,6 @@
 """``heecon evppi`` and ``heecon gsa``: value of partial information and global sensitivity from the command line.
 
-Registered in the main app (``heecon/cli.py``, ``_register_optional``) as ``app.command("evppi")(evppi)`` and
+Registered in the main app (``heecon/cli/app.py``, ``_register_optional``) as ``app.command("evppi")(evppi)`` and
 ``app.command("gsa")(gsa)``. Parse, load, call the library, print; nothing else.
 """
 
@@ -33,7 +33,7 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _load(scenario: Path, overrides: list[str]) -> Any:
-    from heecon.cli import _load as load, _resolve_scenario
+    from heecon.cli.app import _load as load, _resolve_scenario
 
     return load(_resolve_scenario(scenario), overrides)
 
@@ -53,7 +53,7 @@ def _scenario_error(exc: BaseException) -> typer.Exit:
 
 
 def _write(out_dir: Path, files: dict[str, Any]) -> None:
-    from heecon.results import atomic_output_dir
+    from heecon.outcomes.base_case import atomic_output_dir
 
     with atomic_output_dir(out_dir) as tmp:
         for name, frame in files.items():

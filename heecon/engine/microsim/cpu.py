@@ -37,8 +37,16 @@ import numba
 import numpy as np
 from numba import prange
 
-from heecon.markov._accumulate import FX_SCALE, SHIFT_SQ, SHIFT_SUM, fx_add, fx_combine, fx_to_float, normalise
-from heecon.markov.rng import (
+from heecon.engine.microsim.fixedpoint import (
+    FX_SCALE,
+    SHIFT_SQ,
+    SHIFT_SUM,
+    fx_add,
+    fx_combine,
+    fx_to_float,
+    normalise,
+)
+from heecon.engine.microsim.rng import (
     KIND_ENG_ATTEND,
     KIND_ENG_DROPOUT,
     KIND_ENG_PROPENSITY,
@@ -1189,7 +1197,7 @@ class MicrosimResult:
     ``acc[sample, strategy, reward, disc, kind, limb]``: kind 0 the sum over
     individuals of the per-individual totals, 1 the sum of squares, 2 the sum
     of squared (strategy s - strategy 0) differences; limb (hi, lo) fixed point
-    (see heecon/markov/_accumulate.py); disc 0 discounted (W[0]), 1 undiscounted.
+    (see heecon/engine/microsim/fixedpoint.py); disc 0 discounted (W[0]), 1 undiscounted.
     """
 
     acc: np.ndarray

@@ -3,7 +3,7 @@
 The kernel walks the cohort distribution through the cycles of every
 (sample, strategy) pair in parallel and accumulates discounted and
 undiscounted rewards with the per-cycle weights of
-:mod:`heecon.costs.discount`. It validates nothing: :func:`run_cohort`
+:mod:`heecon.model.weights`. It validates nothing: :func:`run_cohort`
 checks shapes and allocates the outputs.
 """
 
@@ -171,7 +171,7 @@ def run_cohort(P: np.ndarray, P_map: np.ndarray, V: np.ndarray, V_map: np.ndarra
     Parameters
     ----------
     P, P_map, V, V_map, TR, TR_map, m0, W
-        Arrays as documented in :mod:`heecon.model.compile` (leading sample axes of length 1 broadcast).
+        Arrays as documented in :mod:`heecon.model.markov` (leading sample axes of length 1 broadcast).
     has_tr
         Whether any transition reward is non-zero (default: inferred).
     n_samples

@@ -1,7 +1,7 @@
 """Compile a microsimulation scenario into the kernel's arrays (see docs/microsim-kernel.md).
 
 The Markov part (transition matrices, state rewards, one-off move rewards, weights) is exactly the cohort
-compilation (:func:`heecon.model.compile.compile_model`); this module adds the population's attributes,
+compilation (:func:`heecon.model.markov.compile_model`); this module adds the population's attributes,
 covariates, events, strategy rate ratios and treatment engagement.
 """
 
@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from heecon.model.compile import CompiledModel, _Env, _segments, compile_model
+from heecon.model.markov import CompiledModel, _Env, _segments, compile_model
 from heecon.scenario.errors import Problem, ScenarioError
 from heecon.scenario.types import Scenario
 
@@ -22,7 +22,7 @@ __all__ = ["MicrosimArrays", "compile_microsim", "sample_population"]
 @dataclass
 class MicrosimArrays:
     model: CompiledModel
-    kwargs: dict[str, Any]  # keyword arguments of heecon.markov.microsim.simulate (besides the Markov part)
+    kwargs: dict[str, Any]  # keyword arguments of heecon.engine.microsim.cpu.simulate (besides the Markov part)
     event_names: list[str]
     counters: list[str]
     attribute_names: list[str]
@@ -290,7 +290,7 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
                 problems.append(Problem(scenario.origin(en.key), f"{en.key}.{k}",
                                         "must be finite and not negative (attendance shapes above 0)"))
     if problems:
-        from heecon.model.compile import _dedupe
+        from heecon.model.markov import _dedupe
 
         raise ScenarioError(_dedupe(problems))
     TR_mats, TR_map = model.TR, model.TR_map
@@ -305,7 +305,7 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
         TR_mats = TR_mats + per_state[:, :, :, None, :]
         TR_map = model.P_map
         if problems:
-            from heecon.model.compile import _dedupe
+            from heecon.model.markov import _dedupe
 
             raise ScenarioError(_dedupe(problems))
     kwargs: dict[str, Any] = dict(

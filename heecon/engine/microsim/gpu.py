@@ -7,13 +7,13 @@ Two kernels:
   (the FMH-6 benchmark model). One CUDA thread simulates one individual of one parameter set for every strategy
   (common random numbers); a warp's float totals are reduced with shuffles before one atomic add per warp. It
   keeps sums and sums of squares only (no paired squares, event counts or per-cycle rewards).
-* the general kernel (:func:`simulate_gpu_general`, source in :mod:`heecon.markov._microsim_cuda_general`):
+* the general kernel (:func:`simulate_gpu_general`, source in :mod:`heecon.engine.microsim.gpu_general`):
   everything the CPU kernel's general block does -- covariates on transitions (attributes, history counters,
   time in state, complement columns), counters, Poisson and Bernoulli events with covariates, strategy rate
   ratios, rewards and event-driven moves, treatment engagement (Beta or supplied propensity, dropout,
   attendance, ITT or dose-scaled effect), population files (start states), event counts, incremental standard
   errors, per-cycle output for kept samples and trajectories. It returns a
-  :class:`heecon.markov.microsim.MicrosimResult` with the CPU kernel's exact fixed-point accumulators.
+  :class:`heecon.engine.microsim.cpu.MicrosimResult` with the CPU kernel's exact fixed-point accumulators.
 
 :func:`gpu_path` picks the kernel (the fast one only where it gives everything the caller needs),
 :func:`unsupported` says what the general kernel cannot hold (a few size limits), :func:`available` whether a GPU
@@ -265,10 +265,10 @@ def simulate_gpu(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarray, V_ma
 
     Returns ``out_sum`` ``[n_samples, n_strat, R, 2]`` (sums over individuals, discounted/undiscounted),
     ``occupancy`` ``[n_strat, T+1, S]`` counts for the first sample, and ``trajectories`` ``[n_traj, n_strat, T+1]``
-    (states of the first individuals of the first sample), as :func:`heecon.markov.microsim.simulate` defines them.
+    (states of the first individuals of the first sample), as :func:`heecon.engine.microsim.cpu.simulate` defines them.
     """
-    from heecon.markov.microsim import _cum_rows, _point_table, _transition_constants
-    from heecon.markov.rng import KIND_START, counter_constant, seed_key
+    from heecon.engine.microsim.cpu import _cum_rows, _point_table, _transition_constants
+    from heecon.engine.microsim.rng import KIND_START, counter_constant, seed_key
 
     cuda = _cuda()
     kernel = _build_kernel()
@@ -378,7 +378,7 @@ def _general_kernel(tpb: int, chunk: int, mq: int, me: int, mk: int, ms: int) ->
     key = (tpb, chunk, mq, me, mk, ms)
     if key not in _GENERAL_KERNELS:
         _cuda()
-        from heecon.markov import _microsim_cuda_general as gk
+        from heecon.engine.microsim import gpu_general as gk
 
         _GENERAL_KERNELS[key] = gk.build_kernel(*key)
     return _GENERAL_KERNELS[key]
@@ -390,11 +390,11 @@ def simulate_gpu_general(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarr
                          timings: dict[str, float] | None = None, **kwargs: Any) -> Any:
     """The microsimulation with every feature of the CPU kernel, on the GPU.
 
-    Takes the arguments of :func:`heecon.markov.microsim.simulate` (``n_ind``, ``n_samples``, ``seed``,
+    Takes the arguments of :func:`heecon.engine.microsim.cpu.simulate` (``n_ind``, ``n_samples``, ``seed``,
     ``sample_offset``, ``ind_offset``, ``start_probs``, ``start_state``, ``TR_mats`` ... ``eng_mode``, ``n_keep``,
     ``n_traj``, ``moments``; ``block_size`` is ignored) and returns the same
-    :class:`~heecon.markov.microsim.MicrosimResult`: the same state paths, counts and per-cycle output, and the
-    same exact fixed-point accumulators (see the module docstring of :mod:`heecon.markov._microsim_cuda_general`
+    :class:`~heecon.engine.microsim.cpu.MicrosimResult`: the same state paths, counts and per-cycle output, and the
+    same exact fixed-point accumulators (see the module docstring of :mod:`heecon.engine.microsim.gpu_general`
     for the one caveat, transcendental functions).
 
     GPU settings: ``threads_per_block`` (individuals per CUDA block; a power of two; default 128) and ``chunk``
@@ -404,15 +404,15 @@ def simulate_gpu_general(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarr
     most 2**22 so that no int64 limb can overflow), and ``timings``: a dict that receives ``kernel_s``, the
     seconds spent in the kernel.
     """
-    from heecon.markov import _microsim_cuda_general as gk
-    from heecon.markov._accumulate import normalise
-    from heecon.markov.microsim import MAX_BLOCK, MicrosimResult, _cum_rows, _point_table, _transition_constants
-    from heecon.markov.rng import KIND_EVENT_COUNT, KIND_START, counter_constant, seed_key
+    from heecon.engine.microsim import gpu_general as gk
+    from heecon.engine.microsim.fixedpoint import normalise
+    from heecon.engine.microsim.cpu import MAX_BLOCK, MicrosimResult, _cum_rows, _point_table, _transition_constants
+    from heecon.engine.microsim.rng import KIND_EVENT_COUNT, KIND_START, counter_constant, seed_key
 
     kwargs.pop("block_size", None)
     sample_offset = int(kwargs.pop("sample_offset", 0))
     ind_offset = int(kwargs.pop("ind_offset", 0))
-    from heecon.markov.microsim import prepare_inputs
+    from heecon.engine.microsim.cpu import prepare_inputs
 
     a = prepare_inputs(P_mats, P_map, V_mats, V_map, W, **kwargs)
     why = unsupported(a["P_mats"], a["V_mats"], {k: a[k] for k in ("ev_rate", "gamma_tr", "beta_tr", "tis_tr")})

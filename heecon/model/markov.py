@@ -24,8 +24,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from heecon.costs.discount import cycle_weights
-from heecon.expr import TIME_NAMES, Expr, ExprError, check_arity, make_functions
+from heecon.model.weights import cycle_weights
+from heecon.scenario.expr import TIME_NAMES, Expr, ExprError, check_arity, make_functions
 from heecon.scenario.errors import Problem, ScenarioError
 from heecon.scenario.load import topological_order
 from heecon.scenario.types import Scenario, Strategy

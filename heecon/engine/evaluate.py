@@ -45,12 +45,12 @@ def evaluate_totals(scenario: Scenario, draws: Mapping[str, np.ndarray] | None, 
     if n is None:
         n = len(next(iter(draws.values()))) if draws else 1
     if scenario.settings.engine == "microsim":
-        from heecon.microsim.run import evaluate_microsim
+        from heecon.engine.microsim.evaluate import evaluate_microsim
 
         return evaluate_microsim(scenario, draws, n, chunk=chunk, validate=validate, progress=progress,
                                  sample_offset=sample_offset, moments=False).totals
-    from heecon.markov.cohort import run_cohort
-    from heecon.model.compile import compile_model
+    from heecon.engine.cohort import run_cohort
+    from heecon.model.markov import compile_model
 
     out = None
     for lo in range(0, n, chunk):

@@ -1,1 +1,0 @@
-"""heecon.costs"""

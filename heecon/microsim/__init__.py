@@ -1,1 +1,0 @@
-"""Individual-level microsimulation: compile a scenario for the kernel, run it, summarise."""
