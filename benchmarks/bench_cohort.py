@@ -105,7 +105,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from heecon.engine.cohort import run_cohort
     from heecon.model.markov import compile_model
-    from heecon.scenario.load import load_scenario
+    from heecon import load_scenario
 
     sc = load_scenario(HERE / "fmh6.toml")
     d = draw(args.samples)

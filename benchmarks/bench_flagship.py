@@ -49,8 +49,8 @@ def main() -> int:
 
     from heecon.engine.evaluate import evaluate_totals
     from heecon.engine.microsim.cpu import simulate
-    from heecon.scenario.load import load_scenario
-    from heecon.sensitivity.psa import draw_psa
+    from heecon import load_scenario
+    from heecon.params.scenario_draws import draw_psa
 
     t_start = time.perf_counter()
     load_start = os.getloadavg()[0]

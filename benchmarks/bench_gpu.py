@@ -41,8 +41,8 @@ def main() -> None:
         return
     from heecon.engine.microsim.cpu import simulate
     from heecon.model.markov import compile_model
-    from heecon.scenario.load import load_scenario
-    from heecon.sensitivity.psa import draw_psa
+    from heecon import load_scenario
+    from heecon.params.scenario_draws import draw_psa
 
     sc = load_scenario(ROOT / "benchmarks" / "fmh6.toml")
     d = draw_psa(sc, args.samples, 1)
@@ -84,9 +84,10 @@ def flagship(n_samples: int, n_ind: int, reps: int) -> dict:
     """The flagship scenario's PSA on the general GPU kernel (person-cycles/s), beside the CPU kernel on a slice."""
     from heecon.engine.microsim import gpu as microsim_cuda
     from heecon.engine.microsim.cpu import simulate
-    from heecon.model.microsim import centre_population, compile_microsim, sample_population
-    from heecon.scenario.load import load_scenario
-    from heecon.sensitivity.psa import draw_psa
+    from heecon.model.population import centre_population, sample_population
+    from heecon.model.microsim import compile_microsim
+    from heecon import load_scenario
+    from heecon.params.scenario_draws import draw_psa
 
     sc = load_scenario(ROOT / "scenarios" / "mbt_aspd_vs_pau.toml")
     d = draw_psa(sc, n_samples, 1)

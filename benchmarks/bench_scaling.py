@@ -33,8 +33,8 @@ FMH6 = HERE / "fmh6.toml"
 
 
 def _setup(engine: str, n: int, individuals: int):
-    from heecon.scenario.load import load_scenario
-    from heecon.sensitivity.psa import draw_psa
+    from heecon import load_scenario
+    from heecon.params.scenario_draws import draw_psa
 
     sets = [] if engine == "cohort" else ['settings.engine="microsim"', f"settings.individuals={individuals}"]
     sc = load_scenario(FMH6, sets)

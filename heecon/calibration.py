@@ -31,97 +31,25 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from heecon.scenario.errors import Problem, ScenarioError
+from heecon.scenario.calibration_targets import CalibrationTarget
 from heecon.scenario.load import build_scenario
 from heecon.scenario.types import Scenario
 
 __all__ = ["CalibrationTarget", "targets", "evaluate_target", "calibrate", "poisson_lognormal_sd"]
 
-STATISTICS = ("ever_event", "ever_state", "event_ratio", "mortality_ratio")
-TARGET_KEYS = {"statistic", "events", "state", "strategy", "comparator", "cycles", "target", "tolerance", "fit", "bounds",
-               "source", "parameter", "label", "individuals"}
-
-
-@dataclass
-class CalibrationTarget:
-    name: str
-    statistic: str
-    target: float
-    tolerance: float
-    cycles: int
-    strategy: str
-    comparator: str | None
-    events: list[str]
-    state: str | None
-    parameter: str | None
-    fit: str | None
-    bounds: tuple[float, float] | None
-    source: str
-    individuals: int | None
-
-
 def targets(scenario: Scenario) -> list[CalibrationTarget]:
-    """The scenario's calibration targets, validated (errors name the key path)."""
-    raw = scenario.raw.get("calibration", {}) or {}
-    tab = raw.get("targets", {}) if isinstance(raw, dict) else {}
-    problems: list[Problem] = []
-    out = []
-    for name, t in (tab or {}).items():
-        key = f"calibration.targets.{name}"
-        file = scenario.origin(key)
-
-        def bad(msg: str, k: str = "") -> None:
-            problems.append(Problem(file, f"{key}.{k}" if k else key, msg))
-
-        if not isinstance(t, dict):
-            bad("must be a table with statistic, target, tolerance, cycles")
-            continue
-        for k in t:
-            if k not in TARGET_KEYS:
-                bad(f"unknown key; valid: {', '.join(sorted(TARGET_KEYS))}", k)
-        stat = t.get("statistic")
-        if stat not in STATISTICS:
-            bad(f"must be one of {', '.join(STATISTICS)}", "statistic")
-            continue
-        strategy = t.get("strategy", scenario.settings.comparator)
-        if strategy not in scenario.strategies:
-            bad(f"unknown strategy {strategy!r}", "strategy")
-        events = t.get("events", [])
-        micro = scenario.microsim
-        for e in events:
-            if micro is None or e not in micro.events:
-                bad(f"unknown event {e!r}", "events")
-        state = t.get("state")
-        if stat == "ever_state" and state not in scenario.states:
-            bad(f"needs a state; valid: {', '.join(scenario.states)}", "state")
-        fit = t.get("fit")
-        if fit is not None and fit not in scenario.parameters:
-            bad(f"unknown parameter {fit!r}", "fit")
-        par = t.get("parameter")
-        if stat == "mortality_ratio" and par not in scenario.parameters:
-            bad("needs parameter = the SMR parameter", "parameter")
-        try:
-            tgt, tol, cyc = float(t["target"]), float(t.get("tolerance", 0.0)), int(t["cycles"])
-        except (KeyError, TypeError, ValueError):
-            bad("needs target (number), tolerance (number) and cycles (whole number)")
-            continue
-        b = t.get("bounds")
-        out.append(CalibrationTarget(name, stat, tgt, tol, cyc, strategy, t.get("comparator"), list(events), state,
-                                     par, fit, (float(b[0]), float(b[1])) if b else None, str(t.get("source", "")),
-                                     t.get("individuals")))
-    if problems:
-        raise ScenarioError(problems)
-    return out
+    """The scenario's calibration targets (parsed and checked when it was loaded)."""
+    return list(scenario.calibration_targets)
 
 
 def _variant(scenario: Scenario, edit: Any, overrides: dict[str, float] | None = None) -> Scenario:
     raw = copy.deepcopy(scenario.raw)
+    raw.pop("budget_impact", None)  # a variant runs only the model (its horizon may be shorter than the budget's)
     edit(raw)
     for name, v in (overrides or {}).items():
         spec = raw["parameters"][name]

@@ -206,8 +206,8 @@ def scenario_runs(path: Path, overrides: list[str], n: int, *, psa: bool, n_keep
                   moments: bool = True) -> tuple[Any, Any]:
     """evaluate_microsim of a scenario on settings.device "cpu" and "gpu" (PSA draws for ``n`` sets if ``psa``)."""
     from heecon.engine.microsim.evaluate import evaluate_microsim
-    from heecon.scenario.load import load_scenario
-    from heecon.sensitivity.psa import draw_psa
+    from heecon import load_scenario
+    from heecon.params.scenario_draws import draw_psa
 
     cpu = load_scenario(path, overrides + ['settings.device="cpu"'])
     gpu = load_scenario(path, overrides + ['settings.device="gpu"'])

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from heecon.report.consequence import consequence_writer, cost_consequence, payer_groups, roi_sentences
+from heecon.report.consequence import consequence_writer, cost_consequence, roi_sentences
+from heecon.scenario.sectors import payer_groups
 from heecon.outcomes.base_case import run_base_case, write_results
-from heecon.scenario.load import load_scenario, scenario_from_dict
+from heecon import load_scenario, scenario_from_dict
 from heecon.sensitivity.psa import run_psa
 
 from .conftest import SCENARIOS
@@ -152,6 +153,7 @@ def test_several_strategies_each_get_a_block():
     raw = tiny_raw()
     raw["strategies"]["trt2"] = {"label": "Cheaper treatment",
                                  "modifiers": [{"transitions": ["H -> S"], "rr": 0.9}]}
+    raw.get("budget_impact", {})["strategy"] = "trt"  # a budget section names the strategy adopted (checked at load)
     res = run_base_case(scenario_from_dict(raw, "tiny.toml"))
     df = cost_consequence(res)
     assert list(pd.unique(df["strategy"])) == ["trt", "trt2"]

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from heecon.cli import app
 from heecon.outcomes.base_case import run_base_case
-from heecon.scenario.load import load_scenario
+from heecon import load_scenario
 from heecon.sensitivity.dsa import DSAError, one_way, parameter_ranges, threshold, two_way
 
 from .conftest import ROOT, SCENARIOS

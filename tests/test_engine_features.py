@@ -13,7 +13,7 @@ import pytest
 
 from heecon.model.weights import discount_factors
 from heecon.outcomes.base_case import run_base_case
-from heecon.scenario.load import load_scenario
+from heecon import load_scenario
 from heecon.scenario.types import DiscountSchedule
 
 from .reference_cohort import trace

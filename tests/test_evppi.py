@@ -21,7 +21,7 @@ from scipy.stats import norm
 from typer.testing import CliRunner
 
 from heecon.cli import app
-from heecon.scenario.load import load_scenario
+from heecon import load_scenario
 from heecon.sensitivity.evppi import EVPPIError, check_groups, default_groups, evppi, evppi_arrays
 from heecon.sensitivity.psa import run_psa
 

@@ -8,7 +8,7 @@ import pytest
 
 from heecon.outcomes.base_case import run_base_case
 from heecon.scenario.errors import ScenarioError
-from heecon.scenario.load import load_scenario
+from heecon import load_scenario
 
 SCENARIO = """
 [settings]

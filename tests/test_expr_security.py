@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from heecon.cli import app
 from heecon.scenario.expr import MAX_LENGTH, ExprError, make_functions, parse
 from heecon.scenario.errors import ScenarioError
-from heecon.scenario.load import load_scenario
+from heecon import load_scenario
 from tests.scenario_factory import base_scenario, set_in, write_scenario
 
 runner = CliRunner()

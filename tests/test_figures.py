@@ -42,7 +42,7 @@ OVERRIDES = ["settings.price_year=2023", 'perspectives.health_only=["health"]']
 def make_results(folder: Path, n_psa: int = 200, dsa: bool = True) -> SimpleNamespace:
     """Base case + PSA (+ one-way and two-way DSA files) of fmh6, written with ``write_results``."""
     from heecon.outcomes.base_case import run_base_case, write_results
-    from heecon.scenario.load import load_scenario
+    from heecon import load_scenario
     from heecon.sensitivity.dsa import one_way, two_way
     from heecon.sensitivity.psa import run_psa
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from heecon.calibration import calibrate, poisson_lognormal_sd
 from heecon.cli import app
 from heecon.report.evidence import evidence_markdown
-from heecon.scenario.load import load_scenario
+from heecon import load_scenario
 
 from .conftest import ROOT, SCENARIOS
 

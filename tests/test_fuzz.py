@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from heecon.scenario.expr import ExprError, make_functions, parse
 from heecon.scenario.errors import ScenarioError
-from heecon.scenario.load import load_scenario, scenario_from_dict
+from heecon import load_scenario, scenario_from_dict
 from heecon.scenario.types import Scenario
 from tests.scenario_factory import base_scenario, to_toml
 

@@ -15,8 +15,8 @@ pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not microsim_cuda.available(),
 
 def fmh6_arrays(n_samples: int):
     from heecon.model.markov import compile_model
-    from heecon.scenario.load import load_scenario
-    from heecon.sensitivity.psa import draw_psa
+    from heecon import load_scenario
+    from heecon.params.scenario_draws import draw_psa
 
     from .conftest import ROOT
 
@@ -56,8 +56,8 @@ def test_gpu_with_transition_rewards_matches_cpu():
 def test_device_gpu_run_matches_cpu_run_end_to_end():
     from heecon.engine.evaluate import evaluate_totals
     from heecon.outcomes.base_case import run_base_case
-    from heecon.scenario.load import load_scenario
-    from heecon.sensitivity.psa import draw_psa
+    from heecon import load_scenario
+    from heecon.params.scenario_draws import draw_psa
 
     from .conftest import ROOT
 

@@ -126,9 +126,10 @@ def test_device_gpu_without_a_gpu_says_why(monkeypatch):
 
 
 def _flagship_kernel_inputs(n_ind: int, n_samples: int):
-    from heecon.model.microsim import centre_population, compile_microsim, sample_population
-    from heecon.scenario.load import load_scenario
-    from heecon.sensitivity.psa import draw_psa
+    from heecon.model.population import centre_population, sample_population
+    from heecon.model.microsim import compile_microsim
+    from heecon import load_scenario
+    from heecon.params.scenario_draws import draw_psa
 
     sc = load_scenario(FLAGSHIP)
     d = draw_psa(sc, n_samples, 3)
@@ -206,7 +207,7 @@ def test_gpu_krijkamp_matches_cpu_on_both_gpu_paths():
 @needs_gpu
 def test_device_gpu_base_case_of_the_flagship_matches_cpu():
     from heecon.outcomes.base_case import run_base_case
-    from heecon.scenario.load import load_scenario
+    from heecon import load_scenario
 
     over = ["settings.individuals=3000"]
     a = run_base_case(load_scenario(FLAGSHIP, over + ['settings.device="cpu"']))

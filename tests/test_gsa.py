@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from heecon.cli import app
-from heecon.scenario.load import load_scenario
+from heecon import load_scenario
 from heecon.sensitivity.gsa import GSAError, morris, sobol, unit_design
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 from heecon.cli import app
 from heecon.engine.evaluate import evaluate_totals
 from heecon.outcomes.base_case import run_base_case
-from heecon.scenario.load import load_scenario
-from heecon.sensitivity.psa import draw_psa, run_psa
+from heecon import load_scenario
+from heecon.params.scenario_draws import draw_psa
+from heecon.sensitivity.psa import run_psa
 
 from .conftest import ROOT
 

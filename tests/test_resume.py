@@ -27,8 +27,9 @@ from heecon.execution import (
     evaluate_chunked,
     read_manifest,
 )
-from heecon.scenario.load import load_scenario
-from heecon.sensitivity.psa import draw_psa, run_psa
+from heecon import load_scenario
+from heecon.params.scenario_draws import draw_psa
+from heecon.sensitivity.psa import run_psa
 
 from .conftest import ROOT
 

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from heecon.cli import app
 from heecon.scenario.errors import ScenarioError
-from heecon.scenario.load import load_scenario, scenario_from_dict
+from heecon import load_scenario, scenario_from_dict
 from tests.scenario_factory import base_scenario, delete_in, set_in, to_toml, write_scenario
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -44,7 +44,7 @@ def _fail(message: str, code: int = 2) -> "typer.Exit":
 
 def _load(scenario: Path, overrides: list[str]) -> Any:
     from heecon.scenario.errors import ScenarioError
-    from heecon.scenario.load import load_scenario
+    from heecon import load_scenario
 
     try:
         return load_scenario(scenario, overrides)

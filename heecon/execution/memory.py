@@ -150,7 +150,7 @@ def estimate_psa_memory(scenario: Scenario, n: int, chunk_size: int, *, concurre
     from heecon.model.markov import reward_names
 
     if values is None:
-        from heecon.sensitivity.psa import draw_psa
+        from heecon.params.scenario_draws import draw_psa
 
         d = draw_psa(scenario, 2)
         values = {k: d[k] for k in d.names}

@@ -27,7 +27,7 @@ import numpy as np
 from heecon.model.weights import cycle_weights
 from heecon.scenario.expr import TIME_NAMES, Expr, ExprError, check_arity, make_functions
 from heecon.scenario.errors import Problem, ScenarioError
-from heecon.scenario.load import topological_order
+from heecon.scenario.graph import topological_order
 from heecon.scenario.types import Scenario, Strategy
 
 __all__ = ["CompiledModel", "compile_model", "check_scenario", "reward_names"]

@@ -16,7 +16,7 @@ from heecon.model.markov import CompiledModel, _Env, _segments, compile_model
 from heecon.scenario.errors import Problem, ScenarioError
 from heecon.scenario.types import Scenario
 
-__all__ = ["MicrosimArrays", "compile_microsim", "sample_population"]
+__all__ = ["MicrosimArrays", "compile_microsim"]
 
 
 @dataclass
@@ -26,69 +26,6 @@ class MicrosimArrays:
     event_names: list[str]
     counters: list[str]
     attribute_names: list[str]
-
-
-def sample_population(scenario: Scenario, n: int, seed: int | None = None) -> tuple[np.ndarray, list[str], np.ndarray | None]:
-    """Attributes of ``n`` individuals ``[n, A]`` (drawn once, from the "population" stream) and their column names.
-
-    The same population serves every PSA sample and every strategy (common random numbers). Returns the
-    attribute matrix, its column names, and the start states from a population file (or ``None``).
-    """
-    from heecon.params import parse_distribution, stream_rng
-
-    spec = scenario.microsim
-    pop = spec.population
-    cols = pop.columns
-    X = np.zeros((n, len(cols)))
-    rng = stream_rng(scenario.settings.seed if seed is None else seed, "population")
-    start = None
-    if pop.file is not None:
-        import pandas as pd
-
-        df = pd.read_csv(pop.file)
-        rows = rng.integers(0, len(df), n) if n != len(df) else np.arange(n)
-        for c in pop.file_columns:
-            X[:, cols.index(c)] = df[c].to_numpy(dtype=float)[rows]
-        if "state" in df.columns:
-            names = scenario.state_names
-            st = df["state"].astype(str).to_numpy()[rows]
-            bad = sorted(set(st) - set(names))
-            if bad:
-                raise ScenarioError([Problem(str(pop.file), "state", f"unknown state(s) {bad}; valid: {names}")])
-            first = {}
-            i = 0
-            for nm, s in scenario.states.items():
-                first[nm] = i
-                i += max(s.tunnel, 1)
-            start = np.array([first[s] for s in st], dtype=np.int64)
-    group = np.zeros(n, dtype=np.int64)
-    if pop.subgroups:
-        w = np.array([g.weight for g in pop.subgroups])
-        group = rng.choice(len(w), size=n, p=w / w.sum())
-        for gi, g in enumerate(pop.subgroups):
-            X[group == gi, cols.index(f"subgroup_{g.name}")] = 1.0
-    for name, base_attr in pop.attributes.items():
-        for gi in range(max(len(pop.subgroups), 1)):
-            who = group == gi
-            attr = base_attr
-            if pop.subgroups and name in pop.subgroups[gi].attributes:
-                attr = pop.subgroups[gi].attributes[name]
-            m = int(who.sum())
-            if m == 0:
-                continue
-            if attr.kind == "constant":
-                X[who, cols.index(name)] = attr.value
-            elif attr.kind == "binary":
-                X[who, cols.index(name)] = (rng.random(m) < attr.share).astype(float)
-            elif attr.kind == "distribution":
-                d = parse_distribution(attr.distribution, where=f"{attr.key}.distribution")
-                X[who, cols.index(name)] = d.sample(rng, m)
-            else:
-                cats = list(attr.categories)
-                pick = rng.choice(len(cats), size=m, p=np.array([attr.categories[c] for c in cats]))
-                for ci, c in enumerate(cats):
-                    X[who, cols.index(f"{name}_{c}")] = (pick == ci).astype(float)
-    return X, cols, start
 
 
 def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None = None, *,
@@ -326,10 +263,3 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
     return out
 
 
-def centre_population(scenario: Scenario, X: np.ndarray, cols: list[str]) -> np.ndarray:
-    """Subtract each covariate's centre from its attribute column (so coefficients act on x - centre)."""
-    X = X.copy()
-    centres = {c.attribute: c.centre for c in scenario.microsim.covariates if c.attribute is not None}
-    for a, c in centres.items():
-        X[:, cols.index(a)] -= c
-    return X

@@ -19,20 +19,15 @@ def _is_assumption(p: Any) -> bool:
 
 
 def evidence_rows(scenario: Scenario) -> list[dict[str, Any]]:
-    from heecon.params import parse_distribution
-
     joint_of = {}
-    for jname, spec in scenario.joints.items():
-        from heecon.params import parse_joint
-
-        j = parse_joint(spec, where=f"joints.{jname}")
+    for jname, j in scenario.joint_specs.items():
         for m in j.members:
             joint_of[m] = f"{j.describe()} (joints.{jname})"
     rows = []
     for name, p in scenario.parameters.items():
         dist = ""
-        if p.distribution is not None:
-            dist = parse_distribution(p.distribution, where=f"{p.key}.distribution").describe()
+        if p.dist is not None:
+            dist = p.dist.describe()
         elif name in joint_of:
             dist = joint_of[name]
         factor = scenario.price_factor(name)

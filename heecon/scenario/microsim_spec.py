@@ -32,6 +32,7 @@ class Attribute:
     categories: dict[str, float] = field(default_factory=dict)
     value: float | None = None
     key: str = ""
+    dist: Any = None  # the parsed distribution (kind "distribution"), parsed once at load
 
     @property
     def columns(self) -> list[str]:
@@ -405,15 +406,15 @@ def _read_attribute(name: str, spec: Any, key: str, rd: Any) -> Attribute | None
         return None
     k = kinds[0]
     if k == "distribution":
-        d = spec["distribution"]
-        try:
-            from heecon.params import parse_distribution
+        from heecon.scenario.sections import parse_distribution_at
 
-            parse_distribution(d, where=f"{key}.distribution")
-        except (ValueError, TypeError) as exc:
-            col.add(f"{key}.distribution", str(exc))
+        d = spec["distribution"]
+        dist = parse_distribution_at(d, f"{key}.distribution", rd) if isinstance(d, dict) else None
+        if dist is None:
+            if not isinstance(d, dict):
+                col.add(f"{key}.distribution", "must be a table with a 'type', e.g. { type = \"normal\", mean = 0, sd = 1 }")
             return None
-        return Attribute(name, "distribution", distribution=d, key=key)
+        return Attribute(name, "distribution", distribution=d, key=key, dist=dist)
     if k == "share":
         v = rd.number(spec["share"], f"{key}.share", lo=0, hi=1)
         return Attribute(name, "binary", share=v, key=key) if v is not None else None

@@ -100,6 +100,7 @@ class Parameter:
     price_year: int | None = None
     label: str | None = None
     assumption: bool = False
+    dist: Any = None  # the parsed distribution (heecon.params.Distribution), parsed once at load
 
 
 @dataclass
@@ -190,6 +191,9 @@ class Scenario:
     joints: dict[str, dict[str, Any]] = field(default_factory=dict)
     price_index: PriceIndex | None = None
     microsim: Any = None  # heecon.scenario.microsim_spec.MicrosimSpec for settings.engine = "microsim"
+    budget: Any = None  # heecon.scenario.budget_spec.BudgetSpec of a [budget_impact] section
+    calibration_targets: list[Any] = field(default_factory=list)  # heecon.scenario.calibration_targets
+    joint_specs: dict[str, Any] = field(default_factory=dict)  # joints.NAME -> parsed heecon.params joint
 
     def price_factor(self, name: str) -> float:
         """Multiplier bringing parameter ``name`` from its own price year to ``settings.price_year`` (1 if none)."""

@@ -46,8 +46,6 @@ def parameter_ranges(scenario: Scenario, names: Sequence[str] | None = None) -> 
 
     Parameters without either (or derived ones) are skipped unless named explicitly, which is an error.
     """
-    from heecon.params import parse_distribution
-
     rows = []
     explicit = names is not None
     for name in (names if explicit else list(scenario.parameters)):
@@ -64,8 +62,8 @@ def parameter_ranges(scenario: Scenario, names: Sequence[str] | None = None) -> 
         if p.range is not None:
             lo, hi = p.range
             how = "range"
-        elif p.distribution is not None:
-            d = parse_distribution(p.distribution, where=f"{p.key}.distribution")
+        elif p.dist is not None:
+            d = p.dist
             if not d.is_fixed:
                 lo, hi = d.interval(0.95)
                 how = "95% interval of the distribution"

@@ -148,7 +148,7 @@ def default_groups(scenario: Any) -> dict[str, list[str]]:
     Members of multivariate normal and copula joints stay single: regression on one correlated parameter
     estimates its EVPPI correctly (the correlation is in the sample).
     """
-    from heecon.sensitivity.psa import scenario_distributions, uncertain_parameters
+    from heecon.params.scenario_draws import scenario_distributions, uncertain_parameters
 
     _, joints = scenario_distributions(scenario)
     owner = {m: _joint_label(j, scenario) for j in joints if j.type == "dirichlet" for m in j.members}
@@ -172,7 +172,7 @@ def check_groups(scenario: Any, groups: Any) -> dict[str, list[str]]:
     EVPPIError
         For unknown names (with a suggestion), parameters without a distribution, empty or repeated groups.
     """
-    from heecon.sensitivity.psa import scenario_distributions, uncertain_parameters
+    from heecon.params.scenario_draws import scenario_distributions, uncertain_parameters
 
     joints = {_joint_label(j, scenario): list(j.members) for j in scenario_distributions(scenario)[1]}
     if groups is None:
@@ -607,7 +607,7 @@ def evppi(psa_result: Any, groups: Sequence[str | Sequence[str]] | Mapping[str, 
         raise EVPPIError("no parameter varies in this PSA (none has a distribution), so every EVPPI is 0")
     varying = [nm for nm in draws.names if np.ptp(draws[nm]) > 0]
     inputs = {nm: draws[nm] for nm in draws.names}
-    from heecon.sensitivity.psa import scenario_distributions
+    from heecon.params.scenario_draws import scenario_distributions
 
     joints = {_joint_label(j, sc): list(j.members) for j in scenario_distributions(sc)[1]}
     if groups is None:

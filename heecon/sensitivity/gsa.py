@@ -105,7 +105,7 @@ def unit_design(scenario: Scenario, params: Sequence[str] | None = None) -> Unit
     """
     from heecon.params import Dirichlet, Empirical, GaussianCopula, MultivariateNormal
     from heecon.scenario.errors import did_you_mean
-    from heecon.sensitivity.psa import scenario_distributions
+    from heecon.params.scenario_draws import scenario_distributions
 
     marg, joints = scenario_distributions(scenario)
     owner = {m: j for j in joints for m in j.members}

@@ -21,53 +21,10 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from heecon.scenario.errors import Problem, ScenarioError
+from heecon.params.scenario_draws import draw_psa
 from heecon.scenario.types import Scenario
 
-__all__ = ["scenario_distributions", "draw_psa", "run_psa", "PSAResult", "uncertain_parameters"]
-
-
-def scenario_distributions(scenario: Scenario) -> tuple[dict[str, Any], list[Any]]:
-    """The scenario's marginal distributions (by parameter) and joint distributions."""
-    from heecon.params import DistributionError, parse_distribution, parse_joint
-
-    marg: dict[str, Any] = {}
-    joints: list[Any] = []
-    problems: list[Problem] = []
-    for name, p in scenario.parameters.items():
-        if p.distribution is None:
-            continue
-        key = f"{p.key}.distribution"
-        try:
-            marg[name] = parse_distribution(p.distribution, where=key, base_dir=Path(scenario.origin(key)).parent)
-        except (DistributionError, ValueError) as exc:
-            problems.append(Problem(scenario.origin(key), key, str(exc)))
-    for jname, spec in scenario.joints.items():
-        key = f"joints.{jname}"
-        try:
-            joints.append(parse_joint(spec, where=key))
-        except (DistributionError, ValueError) as exc:
-            problems.append(Problem(scenario.origin(key), key, str(exc)))
-    if problems:
-        raise ScenarioError(problems)
-    return marg, joints
-
-
-def uncertain_parameters(scenario: Scenario) -> list[str]:
-    """Names of the parameters that vary in the PSA (own or joint distribution, not fixed)."""
-    marg, joints = scenario_distributions(scenario)
-    names = [n for n, d in marg.items() if not d.is_fixed]
-    for j in joints:
-        names += [m for m in j.members if m not in names]
-    return names
-
-
-def draw_psa(scenario: Scenario, n: int, seed: int | None = None, stream: str = "psa") -> Any:
-    """``Draws`` of every parameter with a distribution (columns; others keep their base value)."""
-    from heecon.params import draw_parameters
-
-    marg, joints = scenario_distributions(scenario)
-    return draw_parameters(marg, joints, n, scenario.settings.seed if seed is None else seed, stream=stream)
+__all__ = ["run_psa", "PSAResult", "psa_writer", "wtp_grid"]
 
 
 def wtp_grid(scenario: Scenario) -> np.ndarray:

@@ -7,7 +7,7 @@ Convention: end of cycle (t = 1..20), costs discounted 6%, life years undiscount
 import pytest
 
 from heecon.outcomes.base_case import run_base_case
-from heecon.scenario.load import load_scenario
+from heecon import load_scenario
 
 from ..conftest import SCENARIOS
 

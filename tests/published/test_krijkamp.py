@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from heecon.cli import app
 from heecon.outcomes.base_case import run_base_case
-from heecon.scenario.load import load_scenario
+from heecon import load_scenario
 
 from ..conftest import SCENARIOS
 

@@ -8,7 +8,7 @@ digits (the printed values carry 10 significant figures).
 import pytest
 
 from heecon.outcomes.base_case import run_base_case
-from heecon.scenario.load import load_scenario
+from heecon import load_scenario
 
 from ..conftest import SCENARIOS
 

@@ -12,7 +12,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from heecon.model.microsim import centre_population, compile_microsim, sample_population
+from heecon.model.population import centre_population, sample_population
+from heecon.model.microsim import compile_microsim
 from heecon.scenario.types import Scenario
 
 __all__ = ["MicrosimRun", "evaluate_microsim", "run_microsim_base"]
