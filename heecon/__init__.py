@@ -14,6 +14,8 @@ __version__ = "0.1.0"
 _API = {
     "load_scenario": "heecon.pipeline",
     "scenario_from_dict": "heecon.pipeline",
+    "run": "heecon.pipeline",
+    "RunResult": "heecon.pipeline",
 }
 
 __all__ = ["__version__", *_API]

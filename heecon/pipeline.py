@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
-__all__ = ["load_scenario", "scenario_from_dict"]
+__all__ = ["load_scenario", "scenario_from_dict", "run", "RunResult"]
 
 
 def load_scenario(path: str | Path, overrides: Iterable[str] = (), *, check: bool = True) -> Any:
@@ -50,3 +51,93 @@ def scenario_from_dict(raw: dict[str, Any], path: str | Path = "<scenario>", *, 
 
         check_scenario(scenario)
     return scenario
+
+
+@dataclass
+class RunResult:
+    """What one run computed and where it was written.
+
+    Attributes
+    ----------
+    base
+        The base case (``heecon.outcomes.base_case.BaseCaseResult``).
+    psa
+        The PSA (``heecon.sensitivity.psa.PSAResult``), or None when none was run.
+    out_dir
+        The results folder, or None when nothing was written.
+    """
+
+    base: Any
+    psa: Any
+    out_dir: Path | None
+
+    def summary(self) -> dict[str, Any]:
+        """``summary.json``'s content."""
+        from heecon.report.results_folder import full_summary
+
+        return full_summary(self.base, self.psa)
+
+
+def run(scenario: Any, *, psa: int | None = None, out: str | Path | None = None, report: bool | None = None,
+        executor: str | Any = "local", workers: int | None = None, scheduler: str | None = None,
+        chunk_size: int | None = None, checkpoint: Any = None, progress: bool = False,
+        on_interrupt: Callable[[Path], None] | None = None) -> RunResult:
+    """What ``heecon run`` does: the base case, the PSA, the cost-consequence and budget tables, the figures and
+    report, written atomically into one results folder.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario (:func:`load_scenario`), or the path of a scenario file.
+    psa
+        PSA samples (default ``settings.psa_samples``; 0 for none).
+    out
+        The results folder; None computes without writing anything.
+    report
+        Also draw the figures and write ``report.html`` (default ``settings.report``).
+    executor, workers, scheduler, chunk_size
+        Where the PSA's chunks run (:mod:`heecon.execution`); results are identical whichever.
+    checkpoint
+        A ``heecon.execution.CheckpointTarget`` (finished PSA chunks are saved there and a resumed run reuses
+        them); removed once the results are in place.
+    progress
+        Show a progress bar for the PSA.
+    on_interrupt
+        Called with the checkpoint folder when the PSA is interrupted (Ctrl-C) with chunks saved.
+    """
+    from heecon.outcomes.base_case import run_base_case
+
+    if not hasattr(scenario, "settings"):
+        scenario = load_scenario(scenario)
+    n_psa = scenario.settings.psa_samples if psa is None else int(psa)
+    base = run_base_case(scenario)
+    psa_result = None
+    if n_psa:
+        from heecon.execution import make_executor
+        from heecon.sensitivity.psa import run_psa
+
+        try:
+            with make_executor("dask" if scheduler and executor == "local" else executor, workers, scheduler) as ex:
+                psa_result = run_psa(scenario, n_psa, progress=progress, chunk=chunk_size, executor=ex,
+                                     checkpoint_dir=checkpoint)
+        except KeyboardInterrupt:
+            if checkpoint is not None and on_interrupt is not None and Path(checkpoint).is_dir():
+                on_interrupt(Path(checkpoint))
+            raise
+    if out is None:
+        return RunResult(base, psa_result, None)
+    from heecon.report.budget import budget_writer
+    from heecon.report.consequence import consequence_writer
+    from heecon.report.results_folder import write_results
+
+    writers = [consequence_writer(base, psa_result), budget_writer(base)]
+    if report or (report is None and scenario.settings.report):
+        from heecon.report.html import build_report
+
+        writers.append(build_report)  # built inside the temporary folder: the report lands with the rest or not at all
+    out_dir = write_results(base, out, psa_result, writers=writers)
+    if psa_result is not None and checkpoint is not None:
+        import shutil
+
+        shutil.rmtree(Path(checkpoint), ignore_errors=True)  # the results are in place: the checkpoint is not needed
+    return RunResult(base, psa_result, out_dir)

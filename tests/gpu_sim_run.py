@@ -51,7 +51,7 @@ def _scenario_case(which: str) -> Callable[[], dict[str, Any]]:
             if which == "features":  # a base case: kept output, trajectories, standard errors
                 cpu, gpu = scenario_runs(write_feature_scenario(Path(tmp)), ["settings.individuals=16"], 2, psa=False)
             elif which == "flagship":  # a PSA chunk, as evaluate_totals runs it: means only
-                cpu, gpu = scenario_runs(FLAGSHIP, ["settings.individuals=32", "settings.horizon_years=2"], 2,
+                cpu, gpu = scenario_runs(FLAGSHIP, ["settings.individuals=32", "settings.horizon_years=2", "budget_impact.years=2", "budget_impact.uptake=[0.5, 0.8]"], 2,
                                          psa=True, n_keep=0, n_traj=0, moments=False)
             else:
                 cpu, gpu = scenario_runs(KRIJKAMP, ["settings.individuals=40", "settings.horizon_cycles=8"], 1,

@@ -13,11 +13,11 @@ from heecon.outcomes.budget_impact import (
     BUDGET_COLUMNS,
     budget_impact,
     budget_impact_details,
-    budget_writer,
     per_person_by_year,
     referral_funnel,
     undiscounted_per_cycle,
 )
+from heecon.report.budget import budget_writer
 from heecon.scenario.budget_spec import read_budget_spec
 from heecon.outcomes.base_case import run_base_case
 from heecon.scenario.errors import ScenarioError

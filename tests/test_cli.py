@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from heecon import __version__
 from heecon.cli import app
-from heecon.outcomes.base_case import atomic_output_dir
+from heecon.execution.files import atomic_output_dir
 
 from .conftest import SCENARIOS
 

@@ -10,7 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from heecon.cli.cea import cea, parse_wtp, strategy_names
+from heecon.cea.io import parse_wtp, strategy_names
+from heecon.cli.cea import cea
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference-data"
 

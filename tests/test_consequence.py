@@ -11,7 +11,8 @@ import pytest
 
 from heecon.report.consequence import consequence_writer, cost_consequence, roi_sentences
 from heecon.scenario.sectors import payer_groups
-from heecon.outcomes.base_case import run_base_case, write_results
+from heecon.outcomes.base_case import run_base_case
+from heecon.report.results_folder import write_results
 from heecon import load_scenario, scenario_from_dict
 from heecon.sensitivity.psa import run_psa
 

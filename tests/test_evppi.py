@@ -20,6 +20,7 @@ import pytest
 from scipy.stats import norm
 from typer.testing import CliRunner
 
+from heecon.report.figures import evppi_bars
 from heecon.cli import app
 from heecon import load_scenario
 from heecon.sensitivity.evppi import EVPPIError, check_groups, default_groups, evppi, evppi_arrays
@@ -228,7 +229,7 @@ def test_fmh6_smoke():
     import matplotlib
 
     matplotlib.use("Agg")
-    ax = res.plot()
+    ax = evppi_bars(res)
     assert [lab.get_text() for lab in ax.get_yticklabels()] == ["c_int", "pi_CS", "pi_CS_CS,c_int"]
     assert ax.get_xlabel() == "EVPPI per person"
 

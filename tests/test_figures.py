@@ -15,24 +15,23 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from heecon.report.figures import (  # noqa: E402
+from heecon.report.figures import (
     OKABE_ITO,
     PALETTE,
     budget_impact,
     ce_plane,
     ceac,
     costs_by_sector_over_time,
-    currency_label,
     default_figures,
     events_averted_over_time,
     evpi_curve,
-    format_money,
-    load_results,
     save_figure,
     state_occupancy,
     tornado,
     two_way_heatmap,
 )
+from heecon.report.format import currency_label, format_money
+from heecon.report.results_data import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 FMH6 = ROOT / "benchmarks" / "fmh6.toml"
@@ -41,7 +40,8 @@ OVERRIDES = ["settings.price_year=2023", 'perspectives.health_only=["health"]']
 
 def make_results(folder: Path, n_psa: int = 200, dsa: bool = True) -> SimpleNamespace:
     """Base case + PSA (+ one-way and two-way DSA files) of fmh6, written with ``write_results``."""
-    from heecon.outcomes.base_case import run_base_case, write_results
+    from heecon.outcomes.base_case import run_base_case
+    from heecon.report.results_folder import write_results
     from heecon import load_scenario
     from heecon.sensitivity.dsa import one_way, two_way
     from heecon.sensitivity.psa import run_psa
@@ -209,7 +209,7 @@ def test_tornado_from_a_table_needs_the_base(res):
 
 
 def test_one_way_result_plot_uses_tornado(res):
-    ax = res.ow.plot()
+    ax = tornado(res.ow)
     assert {c.get_label() for c in ax.containers} >= {"Low value", "High value"}
 
 
@@ -353,7 +353,7 @@ def test_default_figures_builds_what_the_data_allows(res, tmp_path):
 
 
 def test_load_results_rejects_what_is_not_a_results_folder(tmp_path):
-    from heecon.report.figures import ResultsFolderError
+    from heecon.report.results_data import ResultsFolderError
 
     with pytest.raises(ResultsFolderError, match="does not exist"):
         load_results(tmp_path / "nope")

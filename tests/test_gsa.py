@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from heecon.report.figures import sobol_bars
 from heecon.cli import app
 from heecon import load_scenario
 from heecon.sensitivity.gsa import GSAError, morris, sobol, unit_design
@@ -174,7 +175,7 @@ def test_sobol_plot_has_the_indices(additive: Path):
 
     matplotlib.use("Agg")
     res = sobol(load_scenario(additive), 64)
-    ax = res.plot()
+    ax = sobol_bars(res)
     assert [t.get_text() for t in ax.get_yticklabels()] == list(res.to_frame()["parameter"])
     widths = [p.get_width() for p in ax.patches]
     assert widths[:3] == pytest.approx(list(res.to_frame()["S1"]))

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from heecon.cli._common import fail
+
 __all__ = ["report"]
 
 
@@ -20,12 +22,11 @@ def report(
     ],
 ) -> None:
     """Draw the figures (RESULTS_DIR/figures/) and write RESULTS_DIR/report.html, one self-contained file."""
-    from heecon.report.figures import ResultsFolderError
+    from heecon.report.results_data import ResultsFolderError
     from heecon.report.html import build_report
 
     try:
         path = build_report(results_dir)
     except ResultsFolderError as exc:
-        typer.echo(" ".join(f"Invalid results folder {results_dir}: {exc}".split()), err=True)
-        raise typer.Exit(code=2) from None
+        raise fail(f"Invalid results folder {results_dir}: {exc}") from None
     typer.echo(f"Report written to {path} (figures in {path.parent / 'figures'}/)")

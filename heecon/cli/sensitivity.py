@@ -1,95 +1,88 @@
-"""``heecon evppi`` and ``heecon gsa``: value of partial information and global sensitivity from the command line.
-
-Registered in the main app (``heecon/cli/app.py``, ``_register_optional``) as ``app.command("evppi")(evppi)`` and
-``app.command("gsa")(gsa)``. Parse, load, call the library, print; nothing else.
-"""
+"""``heecon dsa``, ``heecon evppi`` and ``heecon gsa``: deterministic sensitivity, value of partial information and
+global sensitivity from the command line. Parse, load, call the library, print; nothing else."""
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-__all__ = ["evppi", "gsa"]
+from heecon.cli._common import (
+    JsonOpt,
+    SetOpt,
+    fail,
+    load_or_exit,
+    num,
+    print_table,
+    records,
+    resolve_scenario,
+    user_errors,
+    write_tables,
+)
 
-_SetOpt = Annotated[
-    Optional[list[str]],
-    typer.Option("--set", help="Override a scenario value: key.path=value (TOML syntax), e.g. settings.seed=1. Repeatable."),
-]
-_OutOpt = Annotated[
+__all__ = ["dsa", "evppi", "gsa"]
+
+OutOpt = Annotated[
     Optional[Path],
     typer.Option("--out", "-o", help="Output folder, replaced as a whole (default: results/<scenario>_evppi or results/<scenario>_gsa)."),
 ]
-_JsonOpt = Annotated[bool, typer.Option("--json", help="Print the results as JSON instead of a table.")]
 
 
-def _fail(message: str) -> typer.Exit:
-    """Print ``message`` as one line on stderr and return the exit (code 2) to raise."""
-    typer.echo(" ".join(str(message).split()), err=True)
-    return typer.Exit(code=2)
+def dsa(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Parameter to vary (repeatable; default: every parameter with a range or distribution).")] = None,
+    strategy: Annotated[Optional[str], typer.Option(help="Strategy compared with the comparator (default: the first other).")] = None,
+    wtp: Annotated[Optional[float], typer.Option(help="WTP per QALY for net benefit (default: the first in settings.wtp).")] = None,
+    two_way: Annotated[Optional[list[str]], typer.Option("--two-way", help="Two parameters for a two-way grid: --two-way A --two-way B.")] = None,
+    threshold: Annotated[Optional[list[str]], typer.Option("--threshold", help="Find the value of this parameter at which the ICER equals the WTP (repeatable).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder (default: results/<scenario>_dsa).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    set_: SetOpt = None,
+) -> None:
+    """Deterministic sensitivity analysis: one-way (tornado data), two-way grid, threshold values."""
+    path = resolve_scenario(scenario)
+    sc = load_or_exit(path, set_)
+    from heecon.execution.files import atomic_output_dir
+    from heecon.sensitivity.dsa import DSAError, one_way, threshold as find_threshold, two_way as run_two_way
 
-
-def _load(scenario: Path, overrides: list[str]) -> Any:
-    from heecon.cli.app import _load as load, _resolve_scenario
-
-    return load(_resolve_scenario(scenario), overrides)
-
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    from heecon.params import DistributionError
-    from heecon.sensitivity.dsa import DSAError
-    from heecon.sensitivity.evppi import EVPPIError
-    from heecon.sensitivity.gsa import GSAError
-
-    return (EVPPIError, GSAError, DSAError, DistributionError)
-
-
-def _scenario_error(exc: BaseException) -> typer.Exit:
-    typer.echo(exc.format(), err=True)  # type: ignore[attr-defined]
-    return typer.Exit(code=2)
-
-
-def _write(out_dir: Path, files: dict[str, Any]) -> None:
-    from heecon.outcomes.base_case import atomic_output_dir
-
+    with user_errors(f"Cannot run the sensitivity analysis of {path}"):
+        ow = one_way(sc, param or None, strategy=strategy, wtp=wtp)
+        tw = None
+        if two_way:
+            if len(two_way) != 2:
+                raise DSAError("--two-way takes exactly two parameters: --two-way A --two-way B")
+            tw = run_two_way(sc, two_way[0], two_way[1], strategy=strategy, wtp=wtp)
+        th = [find_threshold(sc, p, strategy=strategy, wtp=wtp) for p in (threshold or [])]
+    out_dir = out or Path("results") / f"{path.stem}_dsa"
     with atomic_output_dir(out_dir) as tmp:
-        for name, frame in files.items():
-            frame.to_csv(tmp / name, index=False)
-
-
-def _num(x: Any, digits: int = 4) -> str:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if not math.isfinite(v):
-        return "-"
-    if abs(v) >= 1000:
-        return f"{v:,.0f}"
-    return f"{v:.{digits}g}" if abs(v) < 1 else f"{v:,.2f}"
-
-
-def _print_table(title: str, frame: Any, columns: list[str]) -> None:
-    from rich import box
+        ow.table.to_csv(tmp / "dsa_one_way.csv", index=False)
+        if tw is not None:
+            tw.to_csv(tmp / "dsa_two_way.csv", index=False)
+        for t in th:
+            t.grid.to_csv(tmp / f"threshold_{t.parameter}.csv", index=False)
+    res = {"strategy": ow.strategy, "comparator": ow.comparator, "wtp": ow.wtp, "perspective": ow.perspective,
+           "base_inc_nmb": float(ow.base["inc_nmb"]), "one_way": json.loads(ow.table.to_json(orient="records")),
+           "thresholds": [{"parameter": t.parameter, "value": t.threshold, "message": t.message} for t in th]}
+    if json_out:
+        typer.echo(json.dumps(res, indent=2))
+        return
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=title, box=box.SIMPLE, collapse_padding=True, pad_edge=False)
-    for c in columns:
-        t.add_column(c, justify="left" if c in ("group", "parameter", "parameters", "members", "method") else "right")
-    for row in frame[columns].itertuples(index=False):
-        t.add_row(*[v if isinstance(v, str) else _num(v) for v in row])
-    Console().print(t)
-
-
-def _records(frame: Any) -> list[dict[str, Any]]:
-    out = []
-    for rec in frame.to_dict(orient="records"):
-        out.append({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in rec.items()})
-    return out
+    con = Console(width=120)
+    t = Table(title=f"One-way sensitivity: incremental NMB of {ow.strategy} vs {ow.comparator} at {ow.wtp:,.0f}/QALY "
+                    f"(base {ow.base['inc_nmb']:,.0f})")
+    for c in ("Parameter", "Low", "High", "iNMB at low", "iNMB at high", "Swing", "Range from"):
+        t.add_column(c, justify="left" if c in ("Parameter", "Range from") else "right")
+    for r in ow.table.itertuples():
+        t.add_row(r.parameter, f"{r.low:.4g}", f"{r.high:.4g}", f"{r.inc_nmb_low:,.0f}", f"{r.inc_nmb_high:,.0f}",
+                  f"{r.swing:,.0f}", getattr(r, "_5"))
+    con.print(t)
+    for th_ in th:
+        con.print(th_.message)
+    con.print(f"Results written to {out_dir}/")
 
 
 def evppi(
@@ -105,46 +98,41 @@ def evppi(
         int, typer.Option("--gp-samples", help="Subsample a Gaussian process is fitted on (groups of 3 or more "
                                                "free parameters); more is slower and more accurate.", min=20)
     ] = 500,
-    out: _OutOpt = None,
-    json_out: _JsonOpt = False,
-    set_: _SetOpt = None,
+    out: OutOpt = None,
+    json_out: JsonOpt = False,
+    set_: SetOpt = None,
 ) -> None:
     """Expected value of partial perfect information per parameter or group (regression on a PSA; Strong et al. 2014)."""
-    from heecon.scenario.errors import ScenarioError
     from heecon.sensitivity.evppi import check_groups, evppi as run_evppi
     from heecon.sensitivity.psa import run_psa
 
-    sc = _load(scenario, list(set_ or []))
+    sc = load_or_exit(scenario, set_)
     groups: Optional[list[Any]] = None
     if param:
         groups = []
         for p in param:
             names = [x.strip() for x in p.split(",")]
             if any(not x for x in names):
-                raise _fail(f"Invalid --param {p!r}: a group is a comma list of parameter names with no empty item.")
+                raise fail(f"Invalid --param {p!r}: a group is a comma list of parameter names with no empty item.")
             groups.append(names[0] if len(names) == 1 else names)
-    try:
+    with user_errors("Cannot compute EVPPI"):
         if groups is not None:
             check_groups(sc, groups)  # fail on a misspelt name before the PSA runs
         result = run_psa(sc, psa, progress=not json_out)
         res = run_evppi(result, groups, wtp, gp_samples=gp_samples)
-    except ScenarioError as exc:
-        raise _scenario_error(exc) from None
-    except _user_errors() as exc:
-        raise _fail(f"Cannot compute EVPPI: {exc}") from None
     frame = res.to_frame()
     out_dir = out or Path("results") / f"{Path(scenario).stem}_evppi"
-    _write(out_dir, {"evppi.csv": frame})
+    write_tables(out_dir, {"evppi.csv": frame})
     if json_out:
         typer.echo(json.dumps({"n_samples": res.n_samples, "perspective": res.perspective, "wtp": res.wtp.tolist(),
                                "evpi": res.evpi.tolist(), "population": res.population,
-                               "evppi": _records(frame)}, indent=2))
+                               "evppi": records(frame)}, indent=2))
         return
     cols = ["group", "method", "wtp", "evppi", "se", "evppi_share", "r2"]
     if "evppi_population" in frame:
         cols.append("evppi_population")
-    evpi = ", ".join(f"{_num(v)} at {w:,.0f}" for w, v in zip(res.wtp, res.evpi))
-    _print_table(f"EVPPI per person ({res.n_samples:,} PSA samples; EVPI {evpi})", frame, cols)
+    evpi = ", ".join(f"{num(v)} at {w:,.0f}" for w, v in zip(res.wtp, res.evpi))
+    print_table(f"EVPPI per person ({res.n_samples:,} PSA samples; EVPI {evpi})", frame, cols)
     typer.echo("se: standard error from the regression fit; evppi_share: EVPPI / EVPI; r2: R² of the fit.")
     typer.echo(f"Results written to {out_dir}/")
 
@@ -159,42 +147,37 @@ def gsa(
     ] = None,
     wtp: Annotated[Optional[float], typer.Option("--wtp", help="Willingness to pay per QALY (default: the first of settings.wtp).", min=0)] = None,
     strategy: Annotated[Optional[str], typer.Option("--strategy", help="Strategy compared with the comparator (default: the first other one).")] = None,
-    out: _OutOpt = None,
-    json_out: _JsonOpt = False,
-    set_: _SetOpt = None,
+    out: OutOpt = None,
+    json_out: JsonOpt = False,
+    set_: SetOpt = None,
 ) -> None:
     """Global sensitivity of incremental net monetary benefit: Sobol' indices or Morris screening (SALib)."""
-    from heecon.scenario.errors import ScenarioError
     from heecon.sensitivity import gsa as lib
 
     m = method.strip().lower()
     if m not in ("sobol", "morris"):
-        raise _fail(f"Invalid --method {method!r}: choose sobol or morris.")
-    sc = _load(scenario, list(set_ or []))
-    try:
+        raise fail(f"Invalid --method {method!r}: choose sobol or morris.")
+    sc = load_or_exit(scenario, set_)
+    with user_errors(f"Cannot run the {m} analysis"):
         if m == "sobol":
             res: Any = lib.sobol(sc, 1024 if n is None else n, strategy=strategy, wtp=wtp)
         else:
             res = lib.morris(sc, 20 if n is None else n, strategy=strategy, wtp=wtp)
-    except ScenarioError as exc:
-        raise _scenario_error(exc) from None
-    except _user_errors() as exc:
-        raise _fail(f"Cannot run the {m} analysis: {exc}") from None
     frame = res.to_frame()
     out_dir = out or Path("results") / f"{Path(scenario).stem}_gsa"
-    _write(out_dir, {f"gsa_{m}.csv": frame})
+    write_tables(out_dir, {f"gsa_{m}.csv": frame})
     head = (f"{res.strategy} vs {res.comparator}, incremental NMB at {res.wtp:,.0f} per QALY "
             f"({res.n_evaluations:,} model evaluations, seed {res.seed})")
     if json_out:
         typer.echo(json.dumps({"method": m, "strategy": res.strategy, "comparator": res.comparator, "wtp": res.wtp,
                                "perspective": res.perspective, "n_evaluations": res.n_evaluations, "seed": res.seed,
-                               "indices": _records(frame)}, indent=2))
+                               "indices": records(frame)}, indent=2))
         return
     if m == "sobol":
-        _print_table(f"Sobol' indices: {head}", frame, ["parameter", "S1", "S1_conf", "ST", "ST_conf"])
+        print_table(f"Sobol' indices: {head}", frame, ["parameter", "S1", "S1_conf", "ST", "ST_conf"])
         typer.echo("S1: share of the variance of iNMB due to the parameter alone; ST: including its interactions; "
                    "conf: 95% bootstrap half-width.")
     else:
-        _print_table(f"Morris screening: {head}", frame, ["parameter", "mu", "mu_star", "mu_star_conf", "sigma"])
+        print_table(f"Morris screening: {head}", frame, ["parameter", "mu", "mu_star", "mu_star_conf", "sigma"])
         typer.echo("mu_star: mean absolute elementary effect (importance); sigma: non-linearity or interactions.")
     typer.echo(f"Results written to {out_dir}/")

@@ -8,13 +8,14 @@ microsimulation engine simulates its individuals for each set with common random
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from heecon.scenario.types import Scenario
 
-__all__ = ["evaluate_totals", "DEFAULT_CHUNK"]
+__all__ = ["evaluate_totals", "evaluate_base", "EngineRun", "DEFAULT_CHUNK"]
 
 DEFAULT_CHUNK = 4096
 
@@ -67,3 +68,63 @@ def evaluate_totals(scenario: Scenario, draws: Mapping[str, np.ndarray] | None, 
             progress(hi - lo)
     assert out is not None
     return out
+
+
+@dataclass
+class EngineRun:
+    """What the engine computes for the base case, whichever engine (the arrays; frames are made by outcomes/).
+
+    Attributes
+    ----------
+    model
+        The compiled base case (reward and state names, the expansion of tunnel states).
+    totals
+        ``[n_strategies, R, 2]``: per-person totals (discounted, undiscounted), start rewards included.
+    occupancy
+        ``[n_strategies, T+1, S_expanded]``: share of the cohort in each expanded state at each point.
+    per_cycle
+        ``[n_strategies, T, R, 2]``: rewards per person per cycle (the microsimulation keeps discounted ones only,
+        in both slots).
+    se, inc_se
+        Microsimulation only: Monte Carlo standard errors of ``totals`` and of the differences from the first
+        strategy (common random numbers); None for the cohort.
+    event_names, events, cycle_events
+        Microsimulation only: mean events per person ``[n_strategies, E]`` and per cycle ``[n_strategies, T, E]``.
+    trajectories
+        Microsimulation only: states of the first individuals ``[n_traj, n_strategies, T+1]``, or None.
+    n_individuals
+        Microsimulation only: the number of people simulated.
+    """
+
+    model: Any
+    totals: np.ndarray
+    occupancy: np.ndarray
+    per_cycle: np.ndarray
+    se: np.ndarray | None = None
+    inc_se: np.ndarray | None = None
+    event_names: list[str] | None = None
+    events: np.ndarray | None = None
+    cycle_events: np.ndarray | None = None
+    trajectories: np.ndarray | None = None
+    n_individuals: int | None = None
+
+
+def evaluate_base(scenario: Scenario) -> EngineRun:
+    """Run the deterministic base case (cohort) or the base-case simulation (microsimulation)."""
+    from heecon.model.markov import compile_model
+
+    model = compile_model(scenario)
+    if scenario.settings.engine == "microsim":
+        from heecon.engine.microsim.evaluate import evaluate_microsim
+
+        run = evaluate_microsim(scenario, None, 1, n_keep=1, n_traj=scenario.settings.trajectories)
+        return EngineRun(model, run.totals[0], run.occupancy, np.stack([run.cycle_rewards, run.cycle_rewards], axis=-1),
+                         se=run.se[0], inc_se=run.inc_se[0], event_names=list(run.event_names), events=run.events[0],
+                         cycle_events=run.cycle_events, trajectories=run.trajectories,
+                         n_individuals=run.n_individuals)
+    from heecon.engine.cohort import run_cohort
+
+    raw = run_cohort(model.P, model.P_map, model.V, model.V_map, model.TR, model.TR_map, model.m0, model.W,
+                     has_tr=model.has_tr, n_keep=1, small_numpy=True)
+    totals = raw.totals[0] + model.start_rewards[0][:, :, None]
+    return EngineRun(model, totals, raw.trace[0], raw.per_cycle[0])

@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import shutil
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -30,6 +29,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from heecon import __version__
+from heecon.execution.files import write_atomic
 from heecon.scenario.types import Scenario
 
 __all__ = ["Checkpoint", "CheckpointMismatch", "CheckpointBusy", "CheckpointTarget", "psa_manifest", "draws_sha256",
@@ -133,19 +133,6 @@ def read_manifest(folder: str | Path) -> dict[str, Any] | None:
         return None
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 class Checkpoint:
     """A checkpoint folder: the manifest of one PSA and the chunks finished so far.
 
@@ -190,7 +177,7 @@ class Checkpoint:
             shutil.rmtree(folder)
         (folder / CHUNKS).mkdir(parents=True)
         ck._acquire()
-        _write_atomic(folder / MANIFEST, json.dumps(manifest, indent=1).encode())
+        write_atomic(folder / MANIFEST, json.dumps(manifest, indent=1).encode())
         return ck
 
     def _acquire(self) -> None:
@@ -238,17 +225,7 @@ class Checkpoint:
         """Write a finished chunk (temporary name, fsync, rename)."""
         path = self.chunk_path(lo, hi)
         arr = np.ascontiguousarray(totals, dtype=np.float64)
-        tmp = path.with_name(f".tmp-{path.stem}-{os.getpid()}-{uuid.uuid4().hex[:8]}.npy")
-        try:
-            with open(tmp, "wb") as f:
-                np.save(f, arr, allow_pickle=False)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return path
+        return write_atomic(path, lambda f: np.save(f, arr, allow_pickle=False))
 
     def load(self, lo: int, hi: int) -> np.ndarray | None:
         """A saved chunk, or None if it is missing or unreadable (then it is recomputed)."""

@@ -8,23 +8,19 @@ folder atomically (temporary folder renamed into place).
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from heecon import __version__
-from heecon.model.markov import CompiledModel, compile_model
+from heecon.outcomes.perspectives import perspective_costs, sector_index, sector_sum
+from heecon.model.markov import CompiledModel
 from heecon.scenario.types import Scenario
 
-__all__ = ["BaseCaseResult", "run_base_case", "write_results", "settings_summary", "atomic_output_dir"]
+__all__ = ["BaseCaseResult", "run_base_case", "base_case_result", "settings_summary", "outcome_frame", "incremental_tables", "trace_frame", "per_cycle_frame", "jsonable"]
 
 
 def settings_summary(scenario: Scenario) -> dict[str, Any]:
@@ -81,6 +77,8 @@ class BaseCaseResult:
     trace: pd.DataFrame
     per_cycle: pd.DataFrame
     extra: dict[str, Any] = field(default_factory=dict)
+    events_per_cycle: pd.DataFrame | None = None  # microsimulation: events per person per cycle
+    trajectories: pd.DataFrame | None = None  # microsimulation: states of the first individuals
 
     def nmb(self, wtp: float | None = None, perspective: str | None = None) -> pd.DataFrame:
         """Net monetary and net health benefit per strategy at each WTP of the scenario (or the one given)."""
@@ -125,10 +123,10 @@ class BaseCaseResult:
             "strategies": strategies,
             "icers": _icer_records(self.icers),
             "icers_by_perspective": {k: _icer_records(v) for k, v in self.icers_by_perspective.items()},
-            "net_benefit": _jsonable(self.nmb().to_dict(orient="records")),
+            "net_benefit": jsonable(self.nmb().to_dict(orient="records")),
         }
         out.update(self.extra)
-        return _jsonable(out)
+        return jsonable(out)
 
 
 def _cost_col(perspective: str) -> str:
@@ -154,32 +152,30 @@ def _num(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _jsonable(x: Any) -> Any:
+def jsonable(x: Any) -> Any:
     if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
+        return {str(k): jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
+        return [jsonable(v) for v in x]
     if isinstance(x, (np.floating, float)):
         v = float(x)
         return v if math.isfinite(v) else None
     if isinstance(x, np.integer):
         return int(x)
     if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
+        return jsonable(x.tolist())
     return x
 
 
 def outcome_frame(scenario: Scenario, totals: np.ndarray, names: list[str]) -> pd.DataFrame:
     """Per-strategy outcomes from per-person totals ``[n_strat, R, 2]``."""
-    sectors = list(scenario.sectors)
     R = len(names)
     df = pd.DataFrame(index=pd.Index(list(scenario.strategies), name="strategy"))
     for j, suffix in ((0, ""), (1, "_undiscounted")):
         for r in range(R):
             df[names[r] + suffix] = totals[:, r, j]
-        for pname, secs in scenario.perspectives.items():
-            idx = [sectors.index(s) for s in secs]
-            df[f"costs[{pname}]{suffix}"] = totals[:, idx, j].sum(axis=1)
+        for pname in scenario.perspectives:
+            df[f"costs[{pname}]{suffix}"] = perspective_costs(totals, scenario, pname, discounted=j == 0)
         df["costs" + suffix] = df[f"costs[{scenario.settings.perspective}]{suffix}"]
     return df
 
@@ -194,21 +190,78 @@ def incremental_tables(scenario: Scenario, outcomes: pd.DataFrame) -> dict[str, 
 
 def run_base_case(scenario: Scenario) -> BaseCaseResult:
     """Compile and run the deterministic base case (cohort), or the base-case simulation (microsim)."""
-    if scenario.settings.engine == "microsim":
-        from heecon.engine.microsim.evaluate import run_microsim_base
+    from heecon.engine.evaluate import evaluate_base
 
-        return run_microsim_base(scenario)
-    from heecon.engine.cohort import run_cohort
+    return base_case_result(scenario, evaluate_base(scenario))
 
-    model = compile_model(scenario)
-    raw = run_cohort(model.P, model.P_map, model.V, model.V_map, model.TR, model.TR_map, model.m0, model.W,
-                     has_tr=model.has_tr, n_keep=1, small_numpy=True)
-    totals = raw.totals[0] + model.start_rewards[0][:, :, None]
-    outcomes = outcome_frame(scenario, totals, model.reward_names)
+
+def base_case_result(scenario: Scenario, run: Any) -> BaseCaseResult:
+    """The base case's frames from the engine's arrays (``heecon.engine.evaluate.EngineRun``), for either engine."""
+    model = run.model
+    outcomes = outcome_frame(scenario, run.totals, model.reward_names)
+    if run.se is not None:
+        _add_monte_carlo_columns(scenario, outcomes, run)
     tables = incremental_tables(scenario, outcomes)
-    trace = trace_frame(model, raw.trace[0])
-    per_cycle = per_cycle_frame(model, raw.per_cycle[0])
-    return BaseCaseResult(scenario, model, totals, outcomes, tables[scenario.settings.perspective], tables, trace, per_cycle)
+    trace = trace_frame(model, run.occupancy)
+    per_cycle = per_cycle_frame(model, run.per_cycle)
+    result = BaseCaseResult(scenario, model, run.totals, outcomes, tables[scenario.settings.perspective], tables,
+                            trace, per_cycle)
+    if run.se is not None:
+        result.extra["microsim"] = _microsim_summary(scenario, run)
+        result.events_per_cycle = _events_per_cycle(scenario, model, run)
+        result.trajectories = _trajectory_frame(scenario, model, run.trajectories)
+    return result
+
+
+def _add_monte_carlo_columns(scenario: Scenario, outcomes: pd.DataFrame, run: Any) -> None:
+    """Monte Carlo standard errors beside each mean (and a bound for perspective sums), and events per person."""
+    se, names = run.se, run.model.reward_names
+    for j, suffix in ((0, ""), (1, "_undiscounted")):
+        for r, nm in enumerate(names):
+            outcomes[f"se_{nm}{suffix}"] = se[:, r, j]
+            outcomes[f"se_inc_{nm}{suffix}"] = run.inc_se[:, r, j]
+        for pname in scenario.perspectives:
+            # SE of a sum of sectors is not the sum of SEs; bound it by assuming perfect correlation (conservative)
+            outcomes[f"se_costs[{pname}]{suffix}_upper"] = sector_sum(se[:, :, j], sector_index(scenario, pname))
+    for e, nm in enumerate(run.event_names):
+        outcomes[f"events:{nm}"] = run.events[:, e]
+
+
+def _microsim_summary(scenario: Scenario, run: Any) -> dict[str, Any]:
+    se, names = run.se, run.model.reward_names
+    return {
+        "individuals": run.n_individuals,
+        "standard_errors": {s: {nm: {"discounted": float(se[i, r, 0]), "undiscounted": float(se[i, r, 1]),
+                                     "incremental_discounted": float(run.inc_se[i, r, 0])}
+                                for r, nm in enumerate(names)} for i, s in enumerate(scenario.strategies)},
+        "events_per_person": {s: {nm: float(run.events[i, e]) for e, nm in enumerate(run.event_names)}
+                              for i, s in enumerate(scenario.strategies)},
+    }
+
+
+def _events_per_cycle(scenario: Scenario, model: CompiledModel, run: Any) -> pd.DataFrame | None:
+    if not run.event_names:
+        return None
+    ev = []
+    for si, s in enumerate(scenario.strategies):
+        f = pd.DataFrame(run.cycle_events[si], columns=run.event_names)
+        f.insert(0, "cycle", np.arange(1, model.n_cycles + 1))
+        f.insert(0, "strategy", s)
+        ev.append(f)
+    return pd.concat(ev, ignore_index=True)
+
+
+def _trajectory_frame(scenario: Scenario, model: CompiledModel, tr: np.ndarray | None) -> pd.DataFrame | None:
+    if tr is None or not tr.size:
+        return None
+    names = model.state_names
+    n, k, t1 = tr.shape  # [n_traj, n_strat, T+1]
+    return pd.DataFrame({
+        "individual": np.repeat(np.arange(n), k * t1),
+        "strategy": np.tile(np.repeat(list(scenario.strategies), t1), n),
+        "cycle": np.tile(np.arange(t1), n * k),
+        "state": [names[x] for x in tr.ravel()],
+    })
 
 
 def trace_frame(model: CompiledModel, trace: np.ndarray) -> pd.DataFrame:
@@ -239,78 +292,3 @@ def per_cycle_frame(model: CompiledModel, per_cycle: np.ndarray) -> pd.DataFrame
         f.insert(0, "strategy", s)
         frames.append(f)
     return pd.concat(frames, ignore_index=True)
-
-
-class atomic_output_dir:
-    """Write into a temporary sibling folder; rename into place only on success.
-
-    A crash or Ctrl-C leaves at most a hidden ``.DIR.partial-*`` folder, never a folder that looks complete.
-    """
-
-    def __init__(self, out_dir: str | Path, overwrite: bool = True):
-        self.out_dir = Path(out_dir)
-        self.overwrite = overwrite
-        self.tmp: Path | None = None
-
-    def __enter__(self) -> Path:
-        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.partial-", dir=self.out_dir.parent))
-        return self.tmp
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        assert self.tmp is not None
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return
-        if self.out_dir.exists():
-            if not self.overwrite:
-                shutil.rmtree(self.tmp, ignore_errors=True)
-                raise FileExistsError(f"{self.out_dir} exists")
-            old = self.out_dir.with_name(f".{self.out_dir.name}.old-{os.getpid()}")
-            os.replace(self.out_dir, old)
-            os.replace(self.tmp, self.out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(self.tmp, self.out_dir)
-
-
-def full_summary(result: BaseCaseResult, psa: Any = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """summary.json: the base case, and the PSA summary (``psa``) when one was run."""
-    summary = result.summary()
-    from heecon.cea.headline import headline
-
-    summary["headline"] = _jsonable(headline(result, psa))
-    if psa is not None:
-        summary["psa"] = _jsonable(psa.summary())
-        summary["settings"]["psa_samples"] = int(psa.totals.shape[0])
-    if extra:
-        summary.update(_jsonable(extra))
-    return summary
-
-
-def write_results(result: BaseCaseResult, out_dir: str | Path, psa: Any = None,
-                  extra: dict[str, Any] | None = None, writers: list[Any] | None = None) -> Path:
-    """Write ``summary.json``, ``outcomes.csv``, ``icers.csv``, ``trace.csv``, ``per_cycle.csv`` (and the PSA
-    files when a PSA result is given) into a temporary folder renamed into place at the end."""
-    out_dir = Path(out_dir)
-    with atomic_output_dir(out_dir) as tmp:
-        summary = full_summary(result, psa, extra)
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
-        result.outcomes.to_csv(tmp / "outcomes.csv")
-        result.icers.to_csv(tmp / "icers.csv", index=False)
-        for p, t in result.icers_by_perspective.items():
-            t.to_csv(tmp / f"icers_{p}.csv", index=False)
-        result.trace.to_csv(tmp / "trace.csv", index=False)
-        result.per_cycle.to_csv(tmp / "per_cycle.csv", index=False)
-        result.nmb().to_csv(tmp / "net_benefit.csv", index=False)
-        if getattr(result, "trajectories", None) is not None:
-            result.trajectories.to_csv(tmp / "trajectories.csv", index=False)
-        if getattr(result, "events_per_cycle", None) is not None:
-            result.events_per_cycle.to_csv(tmp / "events_per_cycle.csv", index=False)
-        if psa is not None:
-            from heecon.sensitivity.psa import psa_writer
-
-            psa_writer(psa)(tmp)
-        for w in writers or []:
-            w(tmp)
-    return out_dir

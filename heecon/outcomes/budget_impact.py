@@ -28,8 +28,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -37,7 +36,7 @@ import pandas as pd
 from heecon.scenario.budget_spec import ENTRY_OFFSETS, BudgetSpec, read_budget_spec
 
 __all__ = ["BudgetImpact", "BudgetSpec", "budget_impact_details", "read_budget_spec", "referral_funnel", "undiscounted_per_cycle", "per_person_by_year",
-           "budget_impact", "budget_totals", "budget_markdown", "budget_writer", "BUDGET_COLUMNS"]
+           "budget_impact", "budget_totals", "BUDGET_COLUMNS"]
 
 BUDGET_COLUMNS = ["year", "payer", "gross_cost", "savings", "net_cost", "cashable_savings", "non_cashable_savings",
                   "starters"]
@@ -250,64 +249,3 @@ def budget_totals(frame: pd.DataFrame) -> pd.DataFrame:
     allp = t[cols].sum().to_frame().T
     allp.insert(0, "payer", "All payers")
     return pd.concat([t, allp], ignore_index=True)
-
-
-def budget_markdown(bi: BudgetImpact, result: Any) -> str:
-    """The budget impact, its funnel and its sources as Markdown."""
-    from heecon.report.figures import format_money
-
-    sc = result.scenario
-    st = sc.settings
-    spec, funnel, frame = bi.spec, bi.funnel, bi.frame
-    cur = st.currency
-    m = lambda x: format_money(float(x), cur, compact=False)  # noqa: E731
-    lab = sc.strategies[spec.strategy].label or spec.strategy
-    clab = sc.strategies[spec.comparator].label or spec.comparator
-    disc = "undiscounted" if spec.discount_rate is None else f"discounted at {spec.discount_rate:.1%} a year"
-    lines = [f"# Budget impact: {lab} instead of {clab}", "",
-             f"{spec.years} budget years, {cur} {st.price_year or ''} prices, {disc}; cohorts start at the "
-             f"{'start' if spec.entry == 'start' else 'middle'} of each year. {spec.source}".rstrip(), "",
-             "## Referral funnel (people per year)", "",
-             "| Year | Referred | Assessed | Eligible | Willing to start | Uptake | Demand | Capacity | Starters | "
-             "Completers |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in funnel.itertuples(index=False):
-        lines.append(f"| {r.year} | {r.referred:,.1f} | {r.assessed:,.1f} | {r.eligible:,.1f} | "
-                     f"{r.willing_to_start:,.1f} | {r.uptake:.0%} | {r.demand:,.1f} | {r.capacity:,.1f} | "
-                     f"{r.starters:,.1f}{' (capacity)' if r.capacity_binds else ''} | {r.completers:,.1f} |")
-    lines += ["", "## Net budget impact by payer (positive = extra spending)", "",
-              "| Year | Payer | Gross cost | Savings | Net cost | Cashable savings | Non-cashable savings |",
-              "|---:|---|---:|---:|---:|---:|---:|"]
-    for r in frame.itertuples(index=False):
-        lines.append(f"| {r.year} | {r.payer} | {m(r.gross_cost)} | {m(r.savings)} | {m(r.net_cost)} | "
-                     f"{m(r.cashable_savings)} | {m(r.non_cashable_savings)} |")
-    for r in budget_totals(frame).itertuples(index=False):
-        lines.append(f"| {spec.years}-year total | {r.payer} | {m(r.gross_cost)} | {m(r.savings)} | "
-                     f"{m(r.net_cost)} | {m(r.cashable_savings)} | {m(r.non_cashable_savings)} |")
-    lines += ["", "Payers: " + "; ".join(f"{p} = {', '.join(s)}" for p, s in spec.payers.items()) + ".",
-              "Cashable shares: " + ", ".join(f"{k} {v:g}" for k, v in spec.cashable.items()) + ".",
-              "", "## Sources", ""]
-    lines += [f"- `{k}`: {v}" for k, v in spec.sources.items()]
-    return "\n".join(lines) + "\n"
-
-
-def budget_writer(result: Any, scenario: Any = None) -> Callable[[Path], None]:
-    """A writer for :func:`heecon.outcomes.base_case.write_results`: ``budget_impact.csv`` (year x payer),
-    ``budget_funnel.csv``, ``budget_by_sector.csv`` and ``budget_impact.md``.
-
-    Does nothing when the scenario has no ``[budget_impact]`` section; a malformed section raises
-    :class:`ScenarioError` when the writer is made, before any results are written.
-    """
-    scenario = result.scenario if scenario is None else scenario
-    if getattr(scenario, "budget", None) is None:
-        return lambda folder: None
-    spec = scenario.budget
-
-    def write(folder: Path) -> None:
-        folder = Path(folder)
-        bi = budget_impact_details(result, scenario, spec=spec)
-        bi.frame.to_csv(folder / "budget_impact.csv", index=False)
-        bi.funnel.to_csv(folder / "budget_funnel.csv", index=False)
-        bi.by_sector.to_csv(folder / "budget_by_sector.csv", index=False)
-        (folder / "budget_impact.md").write_text(budget_markdown(bi, result), encoding="utf-8")
-
-    return write

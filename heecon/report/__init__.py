@@ -7,8 +7,6 @@ from heecon.report.cheers import CHEERS_2022, CheersEntry, CheersItem, cheers_ch
 from heecon.report.figures import (
     OKABE_ITO,
     PALETTE,
-    ResultsData,
-    ResultsFolderError,
     budget_impact,
     ce_plane,
     ceac,
@@ -16,13 +14,13 @@ from heecon.report.figures import (
     default_figures,
     events_averted_over_time,
     evpi_curve,
-    load_results,
-    money_formatter,
     save_figure,
     state_occupancy,
     tornado,
     two_way_heatmap,
 )
+from heecon.report.results_data import ResultsData, ResultsFolderError, load_results
+from heecon.report.format import money_formatter
 from heecon.report.html import Headline, build_report, headline, render_report
 
 __all__ = [

@@ -19,7 +19,7 @@ For each strategy against the comparator (``settings.comparator``), per ``per`` 
 perspective costs, payer totals and ratios); the PSA does not record event counts or state occupancy, so those
 rows (and the cost per event averted) have no interval.
 
-:func:`consequence_writer` returns a writer for :func:`heecon.outcomes.base_case.write_results` that puts
+:func:`consequence_writer` returns a writer for :func:`heecon.report.results_folder.write_results` that puts
 ``cost_consequence.csv`` (columns ``strategy, item, group, unit, value_per_100, lower, upper``) and
 ``cost_consequence.md`` into a results folder.
 """
@@ -33,6 +33,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from heecon.outcomes.perspectives import perspective_costs
 from heecon.scenario.sectors import PAYER_GROUPS, SECTOR_LABELS, payer_groups
 
 __all__ = ["PAYER_GROUPS", "SECTOR_LABELS", "cost_consequence", "consequence_markdown", "consequence_writer",
@@ -150,8 +151,7 @@ def cost_consequence(result: Any, psa: Any = None, per: float = 100) -> pd.DataF
     def psa_sectors(j: int, secs: Sequence[str]) -> np.ndarray | None:
         if psa is None:
             return None
-        idx = [sectors.index(s) for s in secs]
-        return (psa.totals[:, j, idx, 0].sum(axis=1) - psa.totals[:, icomp, idx, 0].sum(axis=1)) * per
+        return (perspective_costs(psa.totals[:, j], sc, secs) - perspective_costs(psa.totals[:, icomp], sc, secs)) * per
 
     for s in strategies:
         if s == comp:
@@ -246,7 +246,7 @@ _PHRASES = {"NHS/PSS": ("the NHS and social care", "spend", "save"),
 
 def _roi_sentence(result: Any, s: str, inc_g: Mapping[str, float], smp_g: Mapping[str, np.ndarray | None],
                   per: float, psa: Any) -> str:
-    from heecon.report.figures import format_money
+    from heecon.report.format import format_money
 
     sc = result.scenario
     st = sc.settings
@@ -289,7 +289,7 @@ def _fmt(v: Any, unit: str, cur: str | None) -> str:
     if unit.startswith("ratio"):
         return f"{x:.2f}"
     if cur and unit.startswith(cur):
-        from heecon.report.figures import format_money
+        from heecon.report.format import format_money
 
         return format_money(x, cur, compact=False)
     if "QALY" in unit or "Life years" in unit:
@@ -336,7 +336,7 @@ def consequence_markdown(frame: pd.DataFrame, result: Any, psa: Any = None) -> s
 
 
 def consequence_writer(result: Any, psa: Any = None, per: float = 100) -> Callable[[Path], None]:
-    """A writer for :func:`heecon.outcomes.base_case.write_results`: ``cost_consequence.csv`` and ``cost_consequence.md``."""
+    """A writer for :func:`heecon.report.results_folder.write_results`: ``cost_consequence.csv`` and ``cost_consequence.md``."""
 
     def write(folder: Path) -> None:
         if len(result.scenario.strategies) < 2:

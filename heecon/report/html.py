@@ -25,14 +25,9 @@ import pandas as pd
 
 from heecon import __version__
 from heecon.report.cheers import CHEERS_REFERENCE, cheers_checklist
-from heecon.report.figures import (
-    ResultsData,
-    ResultsFolderError,  # noqa: F401  (raised by load_results; build_report documents it)
-    figure_builders,
-    format_money,
-    load_results,
-    save_figure,
-)
+from heecon.report.figures import figure_builders, save_figure
+from heecon.report.format import format_money
+from heecon.report.results_data import ResultsData, ResultsFolderError, load_results  # noqa: F401  (ResultsFolderError: raised by load_results; build_report documents it)
 
 __all__ = ["Headline", "build_report", "headline", "render_report"]
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
+
+from heecon.outcomes.perspectives import perspective_costs
 from scipy.optimize import brentq
 
 from heecon.engine.evaluate import evaluate_totals
@@ -79,9 +81,7 @@ def parameter_ranges(scenario: Scenario, names: Sequence[str] | None = None) -> 
 
 def _outcomes(scenario: Scenario, totals: np.ndarray, strategy: str, wtp: float, perspective: str) -> pd.DataFrame:
     names = reward_names(scenario)
-    secs = scenario.perspectives[perspective]
-    idx = [list(scenario.sectors).index(s) for s in secs]
-    costs = totals[:, :, idx, 0].sum(axis=2)
+    costs = perspective_costs(totals, scenario, perspective)
     qalys = totals[:, :, names.index("qalys"), 0]
     strategies = list(scenario.strategies)
     j = strategies.index(strategy)
@@ -124,11 +124,6 @@ class OneWayResult:
 
     def to_frame(self) -> pd.DataFrame:
         return self.table
-
-    def plot(self, ax: Any = None) -> Any:
-        from heecon.report.figures import tornado
-
-        return tornado(self, ax=ax)
 
 
 def one_way(scenario: Scenario, params: Sequence[str] | None = None, *, strategy: str | None = None,

@@ -118,26 +118,6 @@ class EVPPIResult:
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
-    def plot(self, ax: Any = None) -> Any:
-        """Horizontal bars of per-person EVPPI by group, one set of bars per WTP; returns the axes."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 0.4 * len(self.groups) + 1.5))
-        labels = list(self.groups)
-        y = np.arange(len(labels))
-        h = 0.8 / max(1, len(self.wtp))
-        for i, w in enumerate(self.wtp):
-            sub = self.table[self.table["wtp"] == w].set_index("group").loc[labels]
-            ax.barh(y + i * h, sub["evppi"].to_numpy(), height=h, label=f"WTP {w:,.0f}")
-        ax.set_yticks(y + h * (len(self.wtp) - 1) / 2)
-        ax.set_yticklabels(labels)
-        ax.invert_yaxis()
-        ax.set_xlabel("EVPPI per person")
-        ax.set_title("Expected value of partial perfect information")
-        ax.legend()
-        return ax
-
 
 # --------------------------------------------------------------------------- groups
 

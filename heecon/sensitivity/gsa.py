@@ -246,26 +246,6 @@ def _check_int(value: Any, name: str, low: int) -> int:
     return int(value)
 
 
-def _bar_plot(labels: list[str], values: list[np.ndarray], errors: list[np.ndarray], legend: list[str],
-              xlabel: str, title: str, ax: Any) -> Any:
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 0.4 * len(labels) + 1.5))
-    y = np.arange(len(labels))
-    h = 0.8 / len(values)
-    for i, (v, e, lab) in enumerate(zip(values, errors, legend)):
-        ax.barh(y + i * h, v, height=h, xerr=e, label=lab)
-    ax.set_yticks(y + h * (len(values) - 1) / 2)
-    ax.set_yticklabels(labels)
-    ax.invert_yaxis()
-    ax.set_xlabel(xlabel)
-    ax.set_title(title)
-    if len(values) > 1:
-        ax.legend()
-    return ax
-
-
 # --------------------------------------------------------------------------- Sobol'
 
 
@@ -291,14 +271,6 @@ class SobolResult:
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
-
-    def plot(self, ax: Any = None) -> Any:
-        """Bars of S1 and ST with their confidence intervals; returns the axes."""
-        t = self.table
-        return _bar_plot(list(t["parameter"]), [t["S1"].to_numpy(), t["ST"].to_numpy()],
-                         [t["S1_conf"].to_numpy(), t["ST_conf"].to_numpy()], ["S1 (first order)", "ST (total)"],
-                         "Sobol' index", f"Sobol' indices of iNMB, {self.strategy} vs {self.comparator} "
-                         f"at {self.wtp:,.0f}/QALY", ax)
 
 
 def sobol(scenario: Scenario, n: int = 1024, *, strategy: str | None = None, wtp: float | None = None,
@@ -405,14 +377,6 @@ class MorrisResult:
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
-
-    def plot(self, ax: Any = None) -> Any:
-        """Bars of mu_star with their confidence intervals; returns the axes."""
-        t = self.table
-        return _bar_plot(list(t["parameter"]), [t["mu_star"].to_numpy()], [t["mu_star_conf"].to_numpy()],
-                         ["mu_star"], "mu* (mean absolute elementary effect on iNMB)",
-                         f"Morris screening of iNMB, {self.strategy} vs {self.comparator} at {self.wtp:,.0f}/QALY",
-                         ax)
 
 
 def morris(scenario: Scenario, trajectories: int = 20, levels: int = 4, *, strategy: str | None = None,

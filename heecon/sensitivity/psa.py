@@ -21,6 +21,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from heecon.outcomes.perspectives import perspective_costs
 from heecon.params.scenario_draws import draw_psa
 from heecon.scenario.types import Scenario
 
@@ -63,10 +64,7 @@ class PSAResult:
 
     def costs(self, perspective: str | None = None, discounted: bool = True) -> np.ndarray:
         """Per-sample costs ``[n, k]`` in a perspective."""
-        sc = self.scenario
-        secs = sc.perspectives[perspective or sc.settings.perspective]
-        idx = [list(sc.sectors).index(s) for s in secs]
-        return self.totals[:, :, idx, 0 if discounted else 1].sum(axis=2)
+        return perspective_costs(self.totals, self.scenario, perspective, discounted=discounted)
 
     def effects(self, discounted: bool = True) -> np.ndarray:
         return self.totals[:, :, self.reward_names.index("qalys"), 0 if discounted else 1]
@@ -129,6 +127,10 @@ class PSAResult:
             out["evpi_population_settings"] = {"population_per_year": st.population_size, "years": st.evpi_years,
                                                "discount_rate": rate}
         return out
+
+    def writer(self) -> Callable[[Path], None]:
+        """Writes this PSA's files into a results folder (:func:`psa_writer`)."""
+        return psa_writer(self)
 
     def ceac_frame(self, perspective: str | None = None) -> pd.DataFrame:
         cea = self.cea_by_perspective[perspective or self.scenario.settings.perspective]
@@ -202,9 +204,8 @@ def run_psa(scenario: Scenario, n_samples: int | None = None, seed: int | None =
     strategies = list(scenario.strategies)
     iq = names.index("qalys")
     by_p = {}
-    for p, secs in scenario.perspectives.items():
-        idx = [list(scenario.sectors).index(s) for s in secs]
-        by_p[p] = analyse_psa(totals[:, :, idx, 0].sum(axis=2), totals[:, :, iq, 0], strategies, grid)
+    for p in scenario.perspectives:
+        by_p[p] = analyse_psa(perspective_costs(totals, scenario, p), totals[:, :, iq, 0], strategies, grid)
     return PSAResult(scenario, names, totals, draws, by_p[scenario.settings.perspective], by_p, seed)
 
 

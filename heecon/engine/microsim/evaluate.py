@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import numpy as np
-import pandas as pd
 
 from heecon.model.population import centre_population, sample_population
 from heecon.model.microsim import compile_microsim
 from heecon.scenario.types import Scenario
 
-__all__ = ["MicrosimRun", "evaluate_microsim", "run_microsim_base"]
+__all__ = ["MicrosimRun", "evaluate_microsim", "DeviceError", "CHUNK_UNITS"]
 
 # person-sample units per kernel call: bounds memory of per-sample outputs, gives the progress bar its steps
 CHUNK_UNITS = 2_000_000
@@ -184,68 +183,3 @@ class _GpuResult:
         if not moments:  # as the CPU kernel reports it: no standard errors were asked for
             res.se = np.full_like(res.se, np.nan)
         return res
-
-
-def run_microsim_base(scenario: Scenario) -> Any:
-    """Base case of a microsimulation scenario as a :class:`heecon.outcomes.base_case.BaseCaseResult`."""
-    from heecon.model.markov import compile_model
-    from heecon.outcomes.base_case import (
-        BaseCaseResult,
-        incremental_tables,
-        outcome_frame,
-        per_cycle_frame,
-        trace_frame,
-    )
-
-    model = compile_model(scenario)
-    run = evaluate_microsim(scenario, None, 1, n_keep=1, n_traj=scenario.settings.trajectories)
-    totals = run.totals[0]
-    outcomes = outcome_frame(scenario, totals, model.reward_names)
-    se = run.se[0]
-    names = model.reward_names
-    for j, suffix in ((0, ""), (1, "_undiscounted")):
-        for r, nm in enumerate(names):
-            outcomes[f"se_{nm}{suffix}"] = se[:, r, j]
-            outcomes[f"se_inc_{nm}{suffix}"] = run.inc_se[0][:, r, j]
-        for pname, secs in scenario.perspectives.items():
-            idx = [list(scenario.sectors).index(s) for s in secs]
-            # SE of a sum of sectors is not the sum of SEs; bound it by assuming perfect correlation (conservative)
-            outcomes[f"se_costs[{pname}]{suffix}_upper"] = se[:, idx, j].sum(axis=1)
-    for e, nm in enumerate(run.event_names):
-        outcomes[f"events:{nm}"] = run.events[0][:, e]
-    tables = incremental_tables(scenario, outcomes)
-    trace = trace_frame(model, run.occupancy)
-    per_cycle = per_cycle_frame(model, np.stack([run.cycle_rewards, run.cycle_rewards], axis=-1))
-    if run.event_names:
-        ev = []
-        for si, s in enumerate(scenario.strategies):
-            f = pd.DataFrame(run.cycle_events[si], columns=run.event_names)
-            f.insert(0, "cycle", np.arange(1, model.n_cycles + 1))
-            f.insert(0, "strategy", s)
-            ev.append(f)
-        events_per_cycle = pd.concat(ev, ignore_index=True)
-    else:
-        events_per_cycle = None
-    result = BaseCaseResult(scenario, model, totals, outcomes, tables[scenario.settings.perspective], tables, trace,
-                            per_cycle)
-    result.extra["microsim"] = {
-        "individuals": run.n_individuals,
-        "standard_errors": {s: {nm: {"discounted": float(se[i, r, 0]), "undiscounted": float(se[i, r, 1]),
-                                     "incremental_discounted": float(run.inc_se[0][i, r, 0])}
-                                for r, nm in enumerate(names)} for i, s in enumerate(scenario.strategies)},
-        "events_per_person": {s: {nm: float(run.events[0][i, e]) for e, nm in enumerate(run.event_names)}
-                              for i, s in enumerate(scenario.strategies)},
-    }
-    result.events_per_cycle = events_per_cycle  # type: ignore[attr-defined]
-    result.trajectories = None  # type: ignore[attr-defined]
-    if run.trajectories is not None and run.trajectories.size:
-        names = model.state_names
-        tr = run.trajectories  # [n_traj, n_strat, T+1]
-        n, k, t1 = tr.shape
-        result.trajectories = pd.DataFrame({  # type: ignore[attr-defined]
-            "individual": np.repeat(np.arange(n), k * t1),
-            "strategy": np.tile(np.repeat(list(scenario.strategies), t1), n),
-            "cycle": np.tile(np.arange(t1), n * k),
-            "state": [names[x] for x in tr.ravel()],
-        })
-    return result

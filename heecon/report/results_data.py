@@ -1,0 +1,136 @@
+"""A results folder read back: its summary, tables and per-sample Parquet, as :class:`ResultsData`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+class ResultsFolderError(ValueError):
+    """A folder is not a readable heecon results folder (the message says what is wrong)."""
+
+
+@dataclass
+class ResultsData:
+    """The files of a results folder, read into frames (``None`` where a file is absent).
+
+    Attributes
+    ----------
+    summary
+        ``summary.json`` as a dict.
+    outcomes, icers, trace, per_cycle, net_benefit
+        The base-case tables.
+    ceac
+        ``ceac.csv`` (``wtp``, one column per strategy, ``frontier``, ``frontier_probability``, ``evpi``).
+    psa_samples
+        ``psa_samples.parquet`` (one row per sample and strategy).
+    dsa_one_way, dsa_two_way
+        ``dsa_one_way.csv``, ``dsa_two_way.csv`` when a DSA was written into the folder.
+    cost_consequence, budget_impact
+        Optional tables (``cost_consequence.csv``, ``budget_impact.csv``).
+    """
+
+    path: Path
+    summary: dict[str, Any]
+    outcomes: pd.DataFrame | None = None
+    icers: pd.DataFrame | None = None
+    trace: pd.DataFrame | None = None
+    per_cycle: pd.DataFrame | None = None
+    net_benefit: pd.DataFrame | None = None
+    ceac: pd.DataFrame | None = None
+    psa_samples: pd.DataFrame | None = None
+    dsa_one_way: pd.DataFrame | None = None
+    dsa_two_way: pd.DataFrame | None = None
+    cost_consequence: pd.DataFrame | None = None
+    budget_impact: pd.DataFrame | None = None
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.summary.get("settings", {})
+
+    @property
+    def strategies(self) -> list[str]:
+        return [s["name"] for s in self.summary.get("strategies", [])]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {s["name"]: s.get("label") or s["name"] for s in self.summary.get("strategies", [])}
+
+    @property
+    def state_labels(self) -> dict[str, str]:
+        st = self.summary.get("states")
+        if isinstance(st, dict):
+            return {k: (v.get("label", k) if isinstance(v, dict) else str(v)) for k, v in st.items()}
+        if isinstance(st, list):
+            return {d["name"]: d.get("label", d["name"]) for d in st if isinstance(d, dict) and "name" in d}
+        return {}
+
+    @property
+    def has_psa(self) -> bool:
+        return self.psa_samples is not None or self.ceac is not None
+
+
+_CSV_FILES = {
+    "outcomes": "outcomes.csv",
+    "icers": "icers.csv",
+    "trace": "trace.csv",
+    "per_cycle": "per_cycle.csv",
+    "net_benefit": "net_benefit.csv",
+    "ceac": "ceac.csv",
+    "dsa_one_way": "dsa_one_way.csv",
+    "dsa_two_way": "dsa_two_way.csv",
+    "cost_consequence": "cost_consequence.csv",
+    "budget_impact": "budget_impact.csv",
+}
+
+
+def load_results(results_dir: str | Path) -> ResultsData:
+    """Read a results folder written by ``heecon run`` (``write_results``). Reads files only; runs nothing.
+
+    Raises
+    ------
+    ResultsFolderError
+        The folder does not exist, has no readable ``summary.json``, or a file in it cannot be read.
+    """
+    p = Path(results_dir)
+    if not p.exists():
+        raise ResultsFolderError(f"{p} does not exist")
+    if not p.is_dir():
+        raise ResultsFolderError(f"{p} is not a folder")
+    sj = p / "summary.json"
+    if not sj.is_file():
+        raise ResultsFolderError(f"{p} has no summary.json; give a folder written by `heecon run`")
+    try:
+        summary = json.loads(sj.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ResultsFolderError(f"{sj} could not be read as JSON ({type(exc).__name__}: {exc})") from None
+    if not isinstance(summary, dict) or not isinstance(summary.get("settings"), dict) \
+            or not isinstance(summary.get("strategies"), list) or not summary["strategies"]:
+        raise ResultsFolderError(f"{sj} is not a heecon summary (it needs 'settings' and 'strategies')")
+    for s in summary["strategies"]:
+        if not isinstance(s, dict) or "name" not in s:
+            raise ResultsFolderError(f"{sj}: every entry of 'strategies' needs a 'name'")
+    data = ResultsData(path=p, summary=summary, files=["summary.json"])
+    for attr, name in _CSV_FILES.items():
+        f = p / name
+        if not f.is_file():
+            continue
+        try:
+            df = pd.read_csv(f, index_col="strategy" if attr == "outcomes" else None)
+        except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise ResultsFolderError(f"{f} could not be read as CSV ({type(exc).__name__}: {exc})") from None
+        setattr(data, attr, df)
+        data.files.append(name)
+    f = p / "psa_samples.parquet"
+    if f.is_file():
+        try:
+            data.psa_samples = pd.read_parquet(f)
+        except Exception as exc:  # pyarrow raises several unrelated types for a damaged file
+            raise ResultsFolderError(f"{f} could not be read as Parquet ({type(exc).__name__}: {exc})") from None
+        data.files.append(f.name)
+    return data

@@ -1,0 +1,56 @@
+"""A results folder: ``summary.json``, the tables of the base case and the PSA, and whatever writers add.
+
+Written into a temporary folder renamed into place at the end (:class:`heecon.execution.files.atomic_output_dir`),
+so a crash or Ctrl-C never leaves a folder that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from heecon.cea.headline import headline
+from heecon.execution.files import atomic_output_dir
+from heecon.outcomes.base_case import BaseCaseResult, jsonable
+
+__all__ = ["full_summary", "write_results", "atomic_output_dir"]
+
+
+def full_summary(result: BaseCaseResult, psa: Any = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """summary.json: the base case, and the PSA summary (``psa``) when one was run."""
+    summary = result.summary()
+
+    summary["headline"] = jsonable(headline(result, psa))
+    if psa is not None:
+        summary["psa"] = jsonable(psa.summary())
+        summary["settings"]["psa_samples"] = int(psa.totals.shape[0])
+    if extra:
+        summary.update(jsonable(extra))
+    return summary
+
+
+def write_results(result: BaseCaseResult, out_dir: str | Path, psa: Any = None,
+                  extra: dict[str, Any] | None = None, writers: list[Any] | None = None) -> Path:
+    """Write ``summary.json``, ``outcomes.csv``, ``icers.csv``, ``trace.csv``, ``per_cycle.csv`` (and the PSA
+    files when a PSA result is given) into a temporary folder renamed into place at the end."""
+    out_dir = Path(out_dir)
+    with atomic_output_dir(out_dir) as tmp:
+        summary = full_summary(result, psa, extra)
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
+        result.outcomes.to_csv(tmp / "outcomes.csv")
+        result.icers.to_csv(tmp / "icers.csv", index=False)
+        for p, t in result.icers_by_perspective.items():
+            t.to_csv(tmp / f"icers_{p}.csv", index=False)
+        result.trace.to_csv(tmp / "trace.csv", index=False)
+        result.per_cycle.to_csv(tmp / "per_cycle.csv", index=False)
+        result.nmb().to_csv(tmp / "net_benefit.csv", index=False)
+        if getattr(result, "trajectories", None) is not None:
+            result.trajectories.to_csv(tmp / "trajectories.csv", index=False)
+        if getattr(result, "events_per_cycle", None) is not None:
+            result.events_per_cycle.to_csv(tmp / "events_per_cycle.csv", index=False)
+        if psa is not None:
+            psa.writer()(tmp)  # the PSA's own files (per-sample Parquet, CEAC, EVPI)
+        for w in writers or []:
+            w(tmp)
+    return out_dir
