@@ -247,13 +247,10 @@ def compile_model(scenario: Scenario, draws: Mapping[str, np.ndarray] | None = N
         draws[k] = np.atleast_1d(np.asarray(v, dtype=float))
     st = scenario.settings
     T = st.n_cycles
-    dt = st.cycle_years
     exp = _Expansion(scenario)
     S = exp.S
     names = reward_names(scenario)
     R = len(names)
-    sector_idx = {s: i for i, s in enumerate(scenario.sectors)}
-    iq, il = R - 2, R - 1
     state_list = list(scenario.states.values())
     problems: list[Problem] = []
 
@@ -272,141 +269,11 @@ def compile_model(scenario: Scenario, draws: Mapping[str, np.ndarray] | None = N
         for j, (a, b) in enumerate(zip(firsts, ends)):
             P_map[si, a - 1:b] = n_blocks + j
         n_blocks += nseg
-        env = _Env(scenario, strat, draws, firsts, problems)
-
-        def E(e: Expr, key: str, extra: Mapping[str, Any] | None = None) -> np.ndarray:
-            return _as2d(env.eval(e, key, extra), nseg, ns)
-
-        # ---- transitions
-        P = np.zeros((ns, nseg, S, S))
-        for fi, fst in enumerate(state_list):
-            rows = [exp.first[fst.name] + j for j in range(max(fst.tunnel, 1))]
-            if fst.absorbing:
-                for r in rows:
-                    P[:, :, r, r] = 1.0
-                continue
-            cells = scenario.transitions.get(fst.name, {})
-            for pos, r in enumerate(rows):
-                extra = {"tunnel_cycle": float(pos + 1)} if fst.tunnel else None
-                total = np.zeros((ns, nseg))
-                comp_col = None
-                for to, e in cells.items():
-                    c = exp.first[to]
-                    if e is None:
-                        comp_col = c
-                        continue
-                    val = E(e, f"transitions.{fst.name}.{to}", extra).T.copy()
-                    for m in strat.modifiers:
-                        if (fst.name, to) in m.transitions:
-                            active = ((firsts >= m.cycles[0]) & (firsts <= m.cycles[1]))[None, :]
-                            mv = E(m.value, f"{m.key}.{m.kind}").T
-                            if m.kind == "rr":
-                                val = np.where(active, val * mv, val)
-                            elif m.kind == "value":
-                                val = np.where(active, mv, val)
-                            else:
-                                with np.errstate(all="ignore"):
-                                    val = np.where(active, 1.0 - np.power(np.clip(1.0 - val, 0.0, None), mv), val)
-                    if validate:
-                        _check_probability(val, f"transitions.{fst.name}.{to}", scenario, strat, firsts, problems)
-                    P[:, :, r, c] += val
-                    total += val
-                if fst.tunnel:
-                    nxt = r + 1 if pos + 1 < fst.tunnel else exp.first[fst.tunnel_exit]  # type: ignore[index]
-                    comp_col = nxt
-                if comp_col is not None:
-                    rest = 1.0 - total
-                    if validate:
-                        bad = rest < -PROB_TOL
-                        if np.any(bad):
-                            _report(problems, scenario, f"transitions.{fst.name}", strat, firsts, bad,
-                                    lambda i, j: f"the probabilities of leaving '{fst.name}' sum to {total[i, j]:.6g} > 1, "
-                                                 "so the complement \"C\" would be negative")
-                    P[:, :, r, comp_col] += np.clip(rest, 0.0, None)
-                elif validate:
-                    bad = np.abs(total - 1.0) > PROB_TOL
-                    if np.any(bad):
-                        _report(problems, scenario, f"transitions.{fst.name}", strat, firsts, bad,
-                                lambda i, j: f"row '{fst.name}' sums to {total[i, j]:.9g}; rows must sum to 1 "
-                                             "(or use \"C\" for the complement)")
-        P_blocks.append(P)
-
-        # ---- state rewards (per cycle) and one-off transition rewards
-        V = np.zeros((ns, nseg, S, R))
-        for fi, fst in enumerate(state_list):
-            for pos in range(max(fst.tunnel, 1)):
-                r = exp.first[fst.name] + pos
-                extra = {"tunnel_cycle": float(pos + 1)} if fst.tunnel else None
-                for sec, e in fst.costs.items():
-                    v = E(e, f"{fst.key}.costs.{sec}", extra).T
-                    if validate:
-                        _check_nonneg(v, f"{fst.key}.costs.{sec}", scenario, strat, firsts, problems)
-                    V[:, :, r, sector_idx[sec]] += v
-                if not fst.dead:
-                    ue = strat.utilities.get(fst.name, fst.utility)
-                    ukey = f"{strat.key}.utilities.{fst.name}" if fst.name in strat.utilities else f"{fst.key}.utility"
-                    u = E(ue, ukey, extra).T
-                    if validate:
-                        bad = ~np.isfinite(u) | (u > 1.0 + 1e-12)
-                        if np.any(bad):
-                            _report(problems, scenario, ukey, strat, firsts, bad,
-                                    lambda i, j: f"utility is {u[i, j]:.10g}; utilities must be finite and at most 1")
-                    V[:, :, r, iq] = u * dt
-                    V[:, :, r, il] = dt
-        for c in strat.extra_costs:
-            active = (firsts >= c.cycles[0]) & (firsts <= c.cycles[1])
-            for sec, e in c.costs.items():
-                v = E(e, f"{c.key}.costs.{sec}").T * active[None, :]
-                if validate:
-                    _check_nonneg(v, f"{c.key}.costs.{sec}", scenario, strat, firsts, problems)
-                for sname in c.states:
-                    for pos in range(max(scenario.states[sname].tunnel, 1)):
-                        V[:, :, exp.first[sname] + pos, sector_idx[sec]] += v
-        V_blocks.append(V)
-
-        TR = np.zeros((ns, nseg if has_tr else 1, S, S, R))
-        for tr in scenario.transition_rewards:
-            if tr.strategies is not None and strat.name not in tr.strategies:
-                continue
-            froms = [i for i in range(S) if tr.from_state in ("*", state_list[exp.owner[i]].name)]
-            tos = [exp.first[s.name] for s in state_list if tr.to_state in ("*", s.name)]
-            for sec, e in tr.costs.items():
-                v = E(e, f"{tr.key}.costs.{sec}").T
-                if validate:
-                    _check_nonneg(v, f"{tr.key}.costs.{sec}", scenario, strat, firsts, problems)
-                for a in froms:
-                    for b in tos:
-                        if exp.owner[a] != exp.owner[b] or tr.from_state == tr.to_state:
-                            TR[:, :, a, b, sector_idx[sec]] += v
-            if tr.qalys is not None:
-                v = E(tr.qalys, f"{tr.key}.qalys").T
-                for a in froms:
-                    for b in tos:
-                        if exp.owner[a] != exp.owner[b] or tr.from_state == tr.to_state:
-                            TR[:, :, a, b, iq] += v
-        TR_blocks.append(TR)
-
-        # ---- start
-        env0 = _Env(scenario, strat, draws, np.array([1]), problems)
-        total0 = np.zeros(ns)
-        for sname, e in scenario.start_states.items():
-            v = _as2d(env0.eval(e, f"start.states.{sname}"), 1, ns)[0]
-            if validate and np.any((v < 0) | ~np.isfinite(v)):
-                problems.append(Problem(scenario.origin(f"start.states.{sname}"), f"start.states.{sname}",
-                                        "start shares must be non-negative numbers"))
-            m0[:, si, exp.first[sname]] += v
-            total0 += v
-        if validate and np.any(np.abs(total0 - 1.0) > PROB_TOL):
-            problems.append(Problem(scenario.origin("start.states"), "start.states",
-                                    f"the start shares sum to {total0[np.argmax(np.abs(total0 - 1))]:.9g}; they must sum to 1"))
-        for sec, e in scenario.start_costs.items():
-            v = _as2d(env0.eval(e, f"start.costs.{sec}"), 1, ns)[0]
-            if validate and np.any(v < 0):
-                problems.append(Problem(scenario.origin(f"start.costs.{sec}"), f"start.costs.{sec}",
-                                        "costs must not be negative"))
-            start_rewards[:, si, sector_idx[sec]] += v
-        if scenario.start_qalys is not None:
-            start_rewards[:, si, iq] += _as2d(env0.eval(scenario.start_qalys, "start.qalys"), 1, ns)[0]
+        blk = _Block(scenario, strat, exp, firsts, ns, _Env(scenario, strat, draws, firsts, problems), problems, validate)
+        P_blocks.append(_transition_block(blk))
+        V_blocks.append(_state_reward_block(blk, R))
+        TR_blocks.append(_transition_reward_block(blk, R, has_tr))
+        _start_block(blk, draws, si, m0, start_rewards)
 
     if problems:
         raise ScenarioError(_dedupe(problems))
@@ -423,17 +290,204 @@ def compile_model(scenario: Scenario, draws: Mapping[str, np.ndarray] | None = N
     P_all, V_all, TR_all = (_squeeze_samples(x) for x in (P_all, V_all, TR_all))
     m0 = _squeeze_samples(m0)
     start_rewards = _squeeze_samples(start_rewards)
+    return CompiledModel(
+        scenario=scenario, state_names=exp.names, state_of=np.array(exp.owner, dtype=np.int64), reward_names=names,
+        P=P_all, P_map=P_map, V=V_all, V_map=P_map.copy(), TR=TR_all, TR_map=TR_map, has_tr=has_tr, m0=m0,
+        start_rewards=start_rewards, W=reward_weights(scenario, names), n_samples=ns, dead=dead,
+    )
 
-    W = np.zeros((2, 3, R, T))
+
+def reward_weights(scenario: Scenario, names: list[str]) -> np.ndarray:
+    """``W[discounted?, kind, reward, cycle]``: within-cycle weights times discount factors (costs by the cost rate,
+    QALYs and life years by the effect rate; ``W[1]`` undiscounted)."""
+    st = scenario.settings
+    T, dt = st.n_cycles, st.cycle_years
+    W = np.zeros((2, 3, len(names), T))
     for r, name in enumerate(names):
         sched = st.discount_costs if r < len(scenario.sectors) else st.discount_effects
         W[0, :, r, :] = cycle_weights(st.counting, T, dt, sched, st.discounting)
         W[1, :, r, :] = cycle_weights(st.counting, T, dt, type(sched).constant(0.0), st.discounting)
-    return CompiledModel(
-        scenario=scenario, state_names=exp.names, state_of=np.array(exp.owner, dtype=np.int64), reward_names=names,
-        P=P_all, P_map=P_map, V=V_all, V_map=P_map.copy(), TR=TR_all, TR_map=TR_map, has_tr=has_tr, m0=m0,
-        start_rewards=start_rewards, W=W, n_samples=ns, dead=dead,
-    )
+    return W
+
+
+@dataclass
+class _Block:
+    """One strategy's segments being compiled: what every part of it needs."""
+
+    scenario: Scenario
+    strat: Strategy
+    exp: Any  # _Expansion
+    firsts: np.ndarray
+    ns: int
+    env: Any  # _Env
+    problems: list[Problem]
+    validate: bool
+
+    @property
+    def nseg(self) -> int:
+        return len(self.firsts)
+
+    def E(self, e: Expr, key: str, extra: Mapping[str, Any] | None = None) -> np.ndarray:
+        return _as2d(self.env.eval(e, key, extra), self.nseg, self.ns)
+
+
+def _transition_block(blk: _Block) -> np.ndarray:
+    """Transition probabilities ``[ns, nseg, S, S]`` of one strategy's segments (modifiers, complements, tunnels)."""
+    scenario, strat, exp, firsts, ns, nseg = blk.scenario, blk.strat, blk.exp, blk.firsts, blk.ns, blk.nseg
+    E, validate, problems, S = blk.E, blk.validate, blk.problems, blk.exp.S
+    state_list = list(scenario.states.values())
+    P = np.zeros((ns, nseg, S, S))
+    for fi, fst in enumerate(state_list):
+        rows = [exp.first[fst.name] + j for j in range(max(fst.tunnel, 1))]
+        if fst.absorbing:
+            for r in rows:
+                P[:, :, r, r] = 1.0
+            continue
+        cells = scenario.transitions.get(fst.name, {})
+        for pos, r in enumerate(rows):
+            extra = {"tunnel_cycle": float(pos + 1)} if fst.tunnel else None
+            total = np.zeros((ns, nseg))
+            comp_col = None
+            for to, e in cells.items():
+                c = exp.first[to]
+                if e is None:
+                    comp_col = c
+                    continue
+                val = E(e, f"transitions.{fst.name}.{to}", extra).T.copy()
+                for m in strat.modifiers:
+                    if (fst.name, to) in m.transitions:
+                        active = ((firsts >= m.cycles[0]) & (firsts <= m.cycles[1]))[None, :]
+                        mv = E(m.value, f"{m.key}.{m.kind}").T
+                        if m.kind == "rr":
+                            val = np.where(active, val * mv, val)
+                        elif m.kind == "value":
+                            val = np.where(active, mv, val)
+                        else:
+                            with np.errstate(all="ignore"):
+                                val = np.where(active, 1.0 - np.power(np.clip(1.0 - val, 0.0, None), mv), val)
+                if validate:
+                    _check_probability(val, f"transitions.{fst.name}.{to}", scenario, strat, firsts, problems)
+                P[:, :, r, c] += val
+                total += val
+            if fst.tunnel:
+                nxt = r + 1 if pos + 1 < fst.tunnel else exp.first[fst.tunnel_exit]  # type: ignore[index]
+                comp_col = nxt
+            if comp_col is not None:
+                rest = 1.0 - total
+                if validate:
+                    bad = rest < -PROB_TOL
+                    if np.any(bad):
+                        _report(problems, scenario, f"transitions.{fst.name}", strat, firsts, bad,
+                                lambda i, j: f"the probabilities of leaving '{fst.name}' sum to {total[i, j]:.6g} > 1, "
+                                             "so the complement \"C\" would be negative")
+                P[:, :, r, comp_col] += np.clip(rest, 0.0, None)
+            elif validate:
+                bad = np.abs(total - 1.0) > PROB_TOL
+                if np.any(bad):
+                    _report(problems, scenario, f"transitions.{fst.name}", strat, firsts, bad,
+                            lambda i, j: f"row '{fst.name}' sums to {total[i, j]:.9g}; rows must sum to 1 "
+                                         "(or use \"C\" for the complement)")
+    return P
+
+
+def _state_reward_block(blk: _Block, R: int) -> np.ndarray:
+    """Per-cycle rewards ``[ns, nseg, S, R]``: state costs by sector, QALYs and life years, extra strategy costs."""
+    scenario, strat, exp, firsts, ns, nseg = blk.scenario, blk.strat, blk.exp, blk.firsts, blk.ns, blk.nseg
+    E, validate, problems, S = blk.E, blk.validate, blk.problems, blk.exp.S
+    state_list = list(scenario.states.values())
+    sector_idx = {s: i for i, s in enumerate(scenario.sectors)}
+    iq, il = R - 2, R - 1
+    dt = scenario.settings.cycle_years
+    V = np.zeros((ns, nseg, S, R))
+    for fi, fst in enumerate(state_list):
+        for pos in range(max(fst.tunnel, 1)):
+            r = exp.first[fst.name] + pos
+            extra = {"tunnel_cycle": float(pos + 1)} if fst.tunnel else None
+            for sec, e in fst.costs.items():
+                v = E(e, f"{fst.key}.costs.{sec}", extra).T
+                if validate:
+                    _check_nonneg(v, f"{fst.key}.costs.{sec}", scenario, strat, firsts, problems)
+                V[:, :, r, sector_idx[sec]] += v
+            if not fst.dead:
+                ue = strat.utilities.get(fst.name, fst.utility)
+                ukey = f"{strat.key}.utilities.{fst.name}" if fst.name in strat.utilities else f"{fst.key}.utility"
+                u = E(ue, ukey, extra).T
+                if validate:
+                    bad = ~np.isfinite(u) | (u > 1.0 + 1e-12)
+                    if np.any(bad):
+                        _report(problems, scenario, ukey, strat, firsts, bad,
+                                lambda i, j: f"utility is {u[i, j]:.10g}; utilities must be finite and at most 1")
+                V[:, :, r, iq] = u * dt
+                V[:, :, r, il] = dt
+    for c in strat.extra_costs:
+        active = (firsts >= c.cycles[0]) & (firsts <= c.cycles[1])
+        for sec, e in c.costs.items():
+            v = E(e, f"{c.key}.costs.{sec}").T * active[None, :]
+            if validate:
+                _check_nonneg(v, f"{c.key}.costs.{sec}", scenario, strat, firsts, problems)
+            for sname in c.states:
+                for pos in range(max(scenario.states[sname].tunnel, 1)):
+                    V[:, :, exp.first[sname] + pos, sector_idx[sec]] += v
+    return V
+
+
+def _transition_reward_block(blk: _Block, R: int, has_tr: bool) -> np.ndarray:
+    """One-off rewards on moves ``[ns, nseg or 1, S, S, R]``."""
+    scenario, strat, exp, ns, nseg = blk.scenario, blk.strat, blk.exp, blk.ns, blk.nseg
+    E, validate, problems, firsts, S = blk.E, blk.validate, blk.problems, blk.firsts, blk.exp.S
+    state_list = list(scenario.states.values())
+    sector_idx = {s: i for i, s in enumerate(scenario.sectors)}
+    iq = R - 2
+    TR = np.zeros((ns, nseg if has_tr else 1, S, S, R))
+    for tr in scenario.transition_rewards:
+        if tr.strategies is not None and strat.name not in tr.strategies:
+            continue
+        froms = [i for i in range(S) if tr.from_state in ("*", state_list[exp.owner[i]].name)]
+        tos = [exp.first[s.name] for s in state_list if tr.to_state in ("*", s.name)]
+        for sec, e in tr.costs.items():
+            v = E(e, f"{tr.key}.costs.{sec}").T
+            if validate:
+                _check_nonneg(v, f"{tr.key}.costs.{sec}", scenario, strat, firsts, problems)
+            for a in froms:
+                for b in tos:
+                    if exp.owner[a] != exp.owner[b] or tr.from_state == tr.to_state:
+                        TR[:, :, a, b, sector_idx[sec]] += v
+        if tr.qalys is not None:
+            v = E(tr.qalys, f"{tr.key}.qalys").T
+            for a in froms:
+                for b in tos:
+                    if exp.owner[a] != exp.owner[b] or tr.from_state == tr.to_state:
+                        TR[:, :, a, b, iq] += v
+    return TR
+
+
+def _start_block(blk: _Block, draws: Mapping[str, np.ndarray], si: int, m0: np.ndarray,
+                 start_rewards: np.ndarray) -> None:
+    """The start distribution ``m0[:, si]`` and one-off start rewards ``start_rewards[:, si]`` of strategy ``si``."""
+    scenario, strat, exp, ns, validate, problems = blk.scenario, blk.strat, blk.exp, blk.ns, blk.validate, blk.problems
+    sector_idx = {s: i for i, s in enumerate(scenario.sectors)}
+    iq = start_rewards.shape[2] - 2
+    env0 = _Env(scenario, strat, draws, np.array([1]), problems)
+    total0 = np.zeros(ns)
+    for sname, e in scenario.start_states.items():
+        v = _as2d(env0.eval(e, f"start.states.{sname}"), 1, ns)[0]
+        if validate and np.any((v < 0) | ~np.isfinite(v)):
+            problems.append(Problem(scenario.origin(f"start.states.{sname}"), f"start.states.{sname}",
+                                    "start shares must be non-negative numbers"))
+        m0[:, si, exp.first[sname]] += v
+        total0 += v
+    if validate and np.any(np.abs(total0 - 1.0) > PROB_TOL):
+        problems.append(Problem(scenario.origin("start.states"), "start.states",
+                                f"the start shares sum to {total0[np.argmax(np.abs(total0 - 1))]:.9g}; they must sum to 1"))
+    for sec, e in scenario.start_costs.items():
+        v = _as2d(env0.eval(e, f"start.costs.{sec}"), 1, ns)[0]
+        if validate and np.any(v < 0):
+            problems.append(Problem(scenario.origin(f"start.costs.{sec}"), f"start.costs.{sec}",
+                                    "costs must not be negative"))
+        start_rewards[:, si, sector_idx[sec]] += v
+    if scenario.start_qalys is not None:
+        start_rewards[:, si, iq] += _as2d(env0.eval(scenario.start_qalys, "start.qalys"), 1, ns)[0]
+
 
 
 def _squeeze_samples(x: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ covariates, events, strategy rate ratios and treatment engagement.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Mapping
 
 import numpy as np
@@ -30,7 +31,41 @@ class MicrosimArrays:
 
 def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None = None, *,
                      validate: bool = True) -> MicrosimArrays:
-    """The kernel arrays for a microsimulation scenario (population excluded: see :func:`sample_population`)."""
+    """The kernel arrays for a microsimulation scenario (population excluded: see
+    :func:`heecon.model.population.sample_population`)."""
+    c = _context(scenario, draws, validate)
+    ev = _event_arrays(c)
+    cov = _covariate_arrays(c)
+    ev_rr = _event_rate_ratios(c)
+    eng = _engagement_arrays(c)
+    if c.problems:
+        from heecon.model.markov import _dedupe
+
+        raise ScenarioError(_dedupe(c.problems))
+    TR_mats, TR_map = _expected_rewards(c, ev["x_rate"])
+    kwargs: dict[str, Any] = dict(
+        TR_mats=TR_mats, TR_map=TR_map, start_probs=c.model.m0,
+        beta_tr=cov["beta_tr"], gamma_tr=cov["gamma_tr"], tis_tr=cov["tis_tr"], comp_col=cov["comp_col"],
+        ev_rate=ev["ev_rate"], ev_map=c.model.P_map, ev_kind=ev["ev_kind"], ev_beta=cov["ev_beta"],
+        ev_gamma=cov["ev_gamma"], ev_rr=ev_rr, ev_reward=ev["ev_reward"], ev_counter=ev["ev_counter"],
+        ev_move_state=ev["ev_move_state"], ev_move_prob=ev["ev_move_prob"], ev_move_keep=ev["ev_move_keep"],
+        **eng,
+    )
+    if not c.E:
+        for k in [k for k in kwargs if k.startswith("ev_")]:
+            kwargs.pop(k)
+    out = MicrosimArrays(c.model, kwargs, [e.name for e in c.events], c.counters, c.cols)
+    out.expected_names = [e.name for e in c.expected]  # type: ignore[attr-defined]
+    out.expected_rates = ev["x_rate"]  # type: ignore[attr-defined]
+    return out
+
+
+class _Ctx(SimpleNamespace):
+    """What every part of a microsimulation's compilation shares (sizes, events, rows of each state, base-case
+    evaluation environments, the problems found)."""
+
+
+def _context(scenario: Scenario, draws: Mapping[str, np.ndarray] | None, validate: bool) -> Any:
     model = compile_model(scenario, draws, validate=validate)
     spec = scenario.microsim
     ns = model.n_samples
@@ -59,6 +94,7 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
         rows_of[nm] = list(range(i, i + max(st.tunnel, 1)))
         i += max(st.tunnel, 1)
 
+
     def arr(env: _Env, e: Any, key: str, nseg: int = 1) -> np.ndarray:
         v = np.asarray(env.eval(e, key), dtype=float)
         if v.ndim <= 1:
@@ -66,47 +102,60 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
         return np.broadcast_to(v, (nseg, ns))
 
     envs0 = [_Env(scenario, st, draws, np.array([1]), problems) for st in strategies]
-    env0 = envs0[0]
+    return _Ctx(scenario=scenario, validate=validate, model=model, spec=spec, ns=ns, S=S, R=R, T=T,
+                strategies=strategies, nst=nst, events=events, expected=expected, E=E, counters=counters, K=K,
+                cols=cols, A=A, iq=iq, sector_idx=sector_idx, problems=problems, draws=draws, first_row=first_row,
+                rows_of=rows_of, arr=arr, envs0=envs0, env0=envs0[0],
+                ev_index={ev.name: i for i, ev in enumerate(events)})
 
-    # events: rates by state and segment (segments as the transition matrices, so ev_map = P_map)
-    def rate_block(env: _Env, evs: list[Any], nseg: int, strategy: str) -> np.ndarray:
-        """Per-cycle rates [ns, segments, S, len(evs)] of these events, checked."""
-        block = np.zeros((ns, nseg, S, len(evs)))
-        for ei, ev in enumerate(evs):
-            for sname, e in ev.rate.items():
-                key = f"{ev.key}.rate.{sname}"
-                v = arr(env, e, key, nseg).T
-                if validate and np.any(~np.isfinite(v) | (v < 0)):
-                    problems.append(Problem(scenario.origin(key), key,
-                                            f"rate must be finite and not negative [strategy '{strategy}']"))
-                for r in rows_of[sname]:
-                    block[:, :, r, ei] = v
-        return block
 
-    def reward_block(evs: list[Any]) -> np.ndarray:
-        """Rewards per occurrence [ns, len(evs), R] of these events (costs by sector, QALYs), checked."""
-        block = np.zeros((ns, len(evs), R))
-        for ei, ev in enumerate(evs):
-            for sec, e in ev.costs.items():
-                v = arr(env0, e, f"{ev.key}.costs.{sec}")[0]
-                if validate and np.any(~np.isfinite(v) | (v < 0)):
-                    problems.append(Problem(scenario.origin(f"{ev.key}.costs.{sec}"), f"{ev.key}.costs.{sec}",
-                                            "costs must be finite and not negative"))
-                block[:, ei, sector_idx[sec]] = v
-            if ev.qalys is not None:
-                block[:, ei, iq] = arr(env0, ev.qalys, f"{ev.key}.qalys")[0]
-        return block
+def _rate_block(c: Any, env: _Env, evs: list[Any], nseg: int, strategy: str) -> np.ndarray:
+    """Per-cycle rates [ns, segments, S, len(evs)] of these events, checked."""
+    block = np.zeros((c.ns, nseg, c.S, len(evs)))
+    for ei, ev in enumerate(evs):
+        for sname, e in ev.rate.items():
+            key = f"{ev.key}.rate.{sname}"
+            v = c.arr(env, e, key, nseg).T
+            if c.validate and np.any(~np.isfinite(v) | (v < 0)):
+                c.problems.append(Problem(c.scenario.origin(key), key,
+                                          f"rate must be finite and not negative [strategy '{strategy}']"))
+            for r in c.rows_of[sname]:
+                block[:, :, r, ei] = v
+    return block
 
+
+def _reward_block(c: Any, evs: list[Any]) -> np.ndarray:
+    """Rewards per occurrence [ns, len(evs), R] of these events (costs by sector, QALYs), checked."""
+    block = np.zeros((c.ns, len(evs), c.R))
+    for ei, ev in enumerate(evs):
+        for sec, e in ev.costs.items():
+            v = c.arr(c.env0, e, f"{ev.key}.costs.{sec}")[0]
+            if c.validate and np.any(~np.isfinite(v) | (v < 0)):
+                c.problems.append(Problem(c.scenario.origin(f"{ev.key}.costs.{sec}"), f"{ev.key}.costs.{sec}",
+                                          "costs must be finite and not negative"))
+            block[:, ei, c.sector_idx[sec]] = v
+        if ev.qalys is not None:
+            block[:, ei, c.iq] = c.arr(c.env0, ev.qalys, f"{ev.key}.qalys")[0]
+    return block
+
+
+def _event_arrays(c: Any) -> dict[str, np.ndarray]:
+    """Events: rates by state and segment (segments as the transition matrices, so ev_map = P_map), rewards per
+    occurrence, kinds, counters and event-driven moves; and the rates of events booked in expectation."""
+    scenario = c.scenario
+    model, ns, S, strategies, events, expected = c.model, c.ns, c.S, c.strategies, c.events, c.expected
+    E, counters, K, problems, draws, first_row = c.E, c.counters, c.K, c.problems, c.draws, c.first_row
+    env0, arr, validate = c.env0, c.arr, c.validate
     blocks = []
     x_blocks = []
     for st in strategies:
         firsts = _segments(scenario, st)
         env = _Env(scenario, st, draws, firsts, problems)
-        blocks.append(rate_block(env, events, len(firsts), st.name))
-        x_blocks.append(rate_block(env, expected, len(firsts), st.name))
+        blocks.append(_rate_block(c, env, events, len(firsts), st.name))
+        x_blocks.append(_rate_block(c, env, expected, len(firsts), st.name))
     ev_rate = np.concatenate(blocks, axis=1) if E else np.zeros((1, 1, S, 0))
     x_rate = np.concatenate(x_blocks, axis=1)  # [ns, blocks, S, E_expected]
-    ev_reward = reward_block(events)
+    ev_reward = _reward_block(c, events)
     ev_move_prob = np.zeros((ns, E))
     ev_move_state = np.full(E, -1, dtype=np.int64)
     ev_counter = np.zeros((E, K))
@@ -124,34 +173,45 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
     ev_move_keep = np.array([1 if scenario.states[list(scenario.states)[o]].dead else 0 for o in model.state_of],
                             dtype=np.int64)
 
+    return dict(ev_rate=ev_rate, x_rate=x_rate, ev_reward=ev_reward, ev_move_prob=ev_move_prob,
+                ev_move_state=ev_move_state, ev_counter=ev_counter, ev_kind=ev_kind, ev_move_keep=ev_move_keep)
+
+
+def _covariate_arrays(c: Any) -> dict[str, np.ndarray]:
+    """Covariates on transitions and events (attributes and counters), complement columns, time in state."""
+    scenario = c.scenario
+    ev_idx = c.ev_index
+    spec, ns, S, E, counters, K = c.spec, c.ns, c.S, c.E, c.counters, c.K
+    cols, A, problems, first_row, rows_of, env0 = c.cols, c.A, c.problems, c.first_row, c.rows_of, c.env0
+    arr = c.arr
     # covariates
     centres: dict[str, float] = {}
-    for c in spec.covariates:
-        if c.attribute is not None:
-            if c.attribute in centres and centres[c.attribute] != c.centre:
-                problems.append(Problem(scenario.origin(c.key), f"{c.key}.centre",
-                                        f"attribute '{c.attribute}' is centred at {centres[c.attribute]:g} by another "
+    for cv in spec.covariates:
+        if cv.attribute is not None:
+            if cv.attribute in centres and centres[cv.attribute] != cv.centre:
+                problems.append(Problem(scenario.origin(cv.key), f"{cv.key}.centre",
+                                        f"attribute '{cv.attribute}' is centred at {centres[cv.attribute]:g} by another "
                                         "covariate; use one centre per attribute"))
-            centres[c.attribute] = c.centre
+            centres[cv.attribute] = cv.centre
     beta_tr = np.zeros((ns, S, S, A))
     gamma_tr = np.zeros((ns, S, S, K))
     ev_beta = np.zeros((ns, E, A))
     ev_gamma = np.zeros((ns, E, K))
-    ev_index = {ev.name: i for i, ev in enumerate(events)}
-    for c in spec.covariates:
-        b = arr(env0, c.coefficient, f"{c.key}.coefficient")[0]
-        for frm, to in c.transitions:
+    ev_index = ev_idx
+    for cv in spec.covariates:
+        b = arr(env0, cv.coefficient, f"{cv.key}.coefficient")[0]
+        for frm, to in cv.transitions:
             for r in rows_of[frm]:
                 col = first_row[to]
-                if c.attribute is not None:
-                    beta_tr[:, r, col, cols.index(c.attribute)] += b
+                if cv.attribute is not None:
+                    beta_tr[:, r, col, cols.index(cv.attribute)] += b
                 else:
-                    gamma_tr[:, r, col, counters.index(c.counter)] += b
-        for en in c.events:
-            if c.attribute is not None:
-                ev_beta[:, ev_index[en], cols.index(c.attribute)] += b
+                    gamma_tr[:, r, col, counters.index(cv.counter)] += b
+        for en in cv.events:
+            if cv.attribute is not None:
+                ev_beta[:, ev_index[en], cols.index(cv.attribute)] += b
             else:
-                ev_gamma[:, ev_index[en], counters.index(c.counter)] += b
+                ev_gamma[:, ev_index[en], counters.index(cv.counter)] += b
     comp_col = np.arange(S, dtype=np.int64)
     for nm, st in scenario.states.items():
         rows = rows_of[nm]
@@ -170,7 +230,15 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
         for r in rows_of[t.transition[0]]:
             tis_tr[r, first_row[t.transition[1]], :] = m
 
-    # strategy rate ratios on events, with optional linear waning back to 1
+    return dict(beta_tr=beta_tr, gamma_tr=gamma_tr, ev_beta=ev_beta, ev_gamma=ev_gamma, comp_col=comp_col,
+                tis_tr=tis_tr)
+
+
+def _event_rate_ratios(c: Any) -> np.ndarray:
+    """``ev_rr[ns, strategies, T, E]``: strategy rate ratios on events, with optional linear waning back to 1."""
+    spec, ns, T, strategies, nst, E = c.spec, c.ns, c.T, c.strategies, c.nst, c.E
+    problems, envs0, arr, validate = c.problems, c.envs0, c.arr, c.validate
+    scenario, ev_index = c.scenario, c.ev_index
     ev_rr = np.ones((ns, nst, T, max(E, 1)))[..., :E] if E else np.ones((1, nst, T, 0))
     for si, st in enumerate(strategies):
         for m in spec.event_modifiers.get(st.name, []):
@@ -187,7 +255,15 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
             for en in m.events:
                 ev_rr[:, si, :, ev_index[en]] *= prof
 
-    # treatment engagement
+    return ev_rr
+
+
+def _engagement_arrays(c: Any) -> dict[str, np.ndarray]:
+    """Treatment engagement: sessions offered, dropout, attendance, costs per session and per place, effect mode."""
+    scenario = c.scenario
+    model, spec, ns, R, T, strategies = c.model, c.spec, c.ns, c.R, c.T, c.strategies
+    nst, sector_idx, problems, rows_of, envs0, arr = c.nst, c.sector_idx, c.problems, c.rows_of, c.envs0, c.arr
+    validate = c.validate
     eng_sessions = np.zeros((nst, T))
     eng_dropout = np.zeros((ns, nst))
     eng_ab = np.ones((ns, nst, 2))
@@ -226,17 +302,20 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
             for k in bad:
                 problems.append(Problem(scenario.origin(en.key), f"{en.key}.{k}",
                                         "must be finite and not negative (attendance shapes above 0)"))
-    if problems:
-        from heecon.model.markov import _dedupe
+    return dict(eng_sessions=eng_sessions, eng_dropout=eng_dropout, eng_ab=eng_ab, eng_eligible=eng_eligible,
+                eng_cost_per_session=eng_cps, eng_cost_per_place=eng_cpp, eng_mode=eng_mode)
 
-        raise ScenarioError(_dedupe(problems))
+
+def _expected_rewards(c: Any, x_rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Transition rewards with the events booked in expectation added (rate x reward, on the move out of a state)."""
+    model, ns, S, R, expected, problems = c.model, c.ns, c.S, c.R, c.expected, c.problems
     TR_mats, TR_map = model.TR, model.TR_map
     if expected:
         n_blocks = x_rate.shape[1]
         TR_mats = np.zeros((max(ns, model.TR.shape[0]), n_blocks, S, S, R))
         if model.has_tr:
             TR_mats += model.TR
-        x_reward = reward_block(expected)
+        x_reward = _reward_block(c, expected)
         # expected amount per person-cycle in state x: sum_e rate_e(x) * reward_e, booked on the move out of x
         per_state = np.einsum("nbxe,ner->nbxr", x_rate, x_reward)
         TR_mats = TR_mats + per_state[:, :, :, None, :]
@@ -245,21 +324,6 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
             from heecon.model.markov import _dedupe
 
             raise ScenarioError(_dedupe(problems))
-    kwargs: dict[str, Any] = dict(
-        TR_mats=TR_mats, TR_map=TR_map, start_probs=model.m0,
-        beta_tr=beta_tr, gamma_tr=gamma_tr, tis_tr=tis_tr, comp_col=comp_col,
-        ev_rate=ev_rate, ev_map=model.P_map, ev_kind=ev_kind, ev_beta=ev_beta, ev_gamma=ev_gamma, ev_rr=ev_rr,
-        ev_reward=ev_reward, ev_counter=ev_counter, ev_move_state=ev_move_state, ev_move_prob=ev_move_prob,
-        ev_move_keep=ev_move_keep,
-        eng_sessions=eng_sessions, eng_dropout=eng_dropout, eng_ab=eng_ab, eng_eligible=eng_eligible,
-        eng_cost_per_session=eng_cps, eng_cost_per_place=eng_cpp, eng_mode=eng_mode,
-    )
-    if not E:
-        for k in [k for k in kwargs if k.startswith("ev_")]:
-            kwargs.pop(k)
-    out = MicrosimArrays(model, kwargs, [ev.name for ev in events], counters, cols)
-    out.expected_names = [ev.name for ev in expected]  # type: ignore[attr-defined]
-    out.expected_rates = x_rate  # type: ignore[attr-defined]
-    return out
+    return TR_mats, TR_map
 
 

@@ -12,11 +12,9 @@ See ``docs/distributions.md``.
 """
 
 from .distributions import (
-    DISTRIBUTION_TYPES,
     Beta,
     Distribution,
     DistributionError,
-    Empirical,
     Fixed,
     Gamma,
     LogNormal,
@@ -25,24 +23,19 @@ from .distributions import (
     Triangular,
     TruncNormal,
     Uniform,
-    parse_distribution,
 )
-from .sampling import (
+from .empirical import Empirical
+from .joints import (
     JOINT_TYPES,
-    STREAMS,
     Dirichlet,
-    Draws,
     GaussianCopula,
     JointSpec,
     MultivariateNormal,
     check_correlation_matrix,
-    draw_parameters,
     parse_joint,
-    salib_problem,
-    stream_rng,
-    stream_seed,
-    validate_joints,
 )
+from .parse import DISTRIBUTION_TYPES, parse_distribution
+from .sampling import STREAMS, Draws, draw_parameters, salib_problem, stream_rng, stream_seed, validate_joints
 
 __all__ = [
     "DISTRIBUTION_TYPES",

@@ -103,6 +103,25 @@ def read_budget_spec(scenario: Any, raw: Mapping[str, Any] | None = None) -> Bud
     sectors = list(scenario.sectors)
     strategies = list(scenario.strategies)
 
+    n_years, vals, uptake, rate = _read_funnel(sec, scenario, bad)
+    payers, cashable = _read_payers(sec, sectors, bad)
+    strat, comp, entry, source, sources = _read_adoption(sec, scenario, strategies, bad)
+    if problems:
+        raise ScenarioError(problems)
+    return BudgetSpec(
+        years=n_years, sites=vals["sites"], referred_per_site_year=vals["referred_per_site_year"],
+        share_assessed=vals["share_assessed"], share_eligible=vals["share_eligible"],
+        share_starting=vals["share_starting"], share_completing=vals["share_completing"],
+        groups_per_site=vals["groups_per_site"], places_per_group=vals["places_per_group"], uptake=uptake,
+        cashable=cashable, payers=payers, strategy=str(strat), comparator=str(comp), discount_rate=rate,
+        starts_per_place_year=vals.get("starts_per_place_year", 1.0), entry=str(entry), source=source,
+        sources=sources,
+    )
+
+
+def _read_funnel(sec: Mapping[str, Any], scenario: Any, bad: Any) -> tuple[int, dict[str, float], tuple[float, ...],
+                                                                          float | None]:
+    """The horizon, the funnel's numbers, the uptake ramp and the discount rate of a ``[budget_impact]`` section."""
     # horizon
     years = sec.get("years")
     n_years = 0
@@ -169,6 +188,12 @@ def read_budget_spec(scenario: Any, raw: Mapping[str, Any] | None = None) -> Bud
         bad("discount", f"must be false (the default: undiscounted), true (settings.discount_costs) or an annual "
                         f"rate in [0, 1), got {disc!r}")
 
+    return n_years, vals, uptake, rate
+
+
+def _read_payers(sec: Mapping[str, Any], sectors: list[str], bad: Any) -> tuple[dict[str, tuple[str, ...]],
+                                                                                dict[str, float]]:
+    """Who pays for each sector, and the cashable share of each sector's savings."""
     # payers
     payers: dict[str, tuple[str, ...]] = {}
     praw = sec.get("payers")
@@ -214,6 +239,12 @@ def read_budget_spec(scenario: Any, raw: Mapping[str, Any] | None = None) -> Bud
             bad("cashable", f"no share for sectors {missing}: give every sector of the scenario a cashable share "
                             "(0 if none of its savings can be released)")
 
+    return payers, cashable
+
+
+def _read_adoption(sec: Mapping[str, Any], scenario: Any, strategies: list[str], bad: Any) -> tuple[Any, Any, Any, str,
+                                                                                                  dict[str, str]]:
+    """The strategy adopted and its comparator, when cohorts enter, and the sources of every number."""
     # strategies
     comp = sec.get("comparator", scenario.settings.comparator)
     if comp not in strategies:
@@ -257,14 +288,4 @@ def read_budget_spec(scenario: Any, raw: Mapping[str, Any] | None = None) -> Bud
         if needed:
             bad("sources", f"no source for {needed}: every number needs one (write 'ASSUMPTION: ...' where it is "
                            "a judgement)")
-    if problems:
-        raise ScenarioError(problems)
-    return BudgetSpec(
-        years=n_years, sites=vals["sites"], referred_per_site_year=vals["referred_per_site_year"],
-        share_assessed=vals["share_assessed"], share_eligible=vals["share_eligible"],
-        share_starting=vals["share_starting"], share_completing=vals["share_completing"],
-        groups_per_site=vals["groups_per_site"], places_per_group=vals["places_per_group"], uptake=uptake,
-        cashable=cashable, payers=payers, strategy=str(strat), comparator=str(comp), discount_rate=rate,
-        starts_per_place_year=vals.get("starts_per_place_year", 1.0), entry=str(entry), source=source,
-        sources=sources,
-    )
+    return strat, comp, entry, source, sources

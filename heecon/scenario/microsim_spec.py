@@ -143,193 +143,11 @@ def read_microsim(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any], pa
                   sectors: tuple[str, ...], settings: Any, transitions: Mapping[str, Mapping[str, Any]],
                   path: Path, parse_ref: Any) -> MicrosimSpec:
     """Read [population], [[covariates]], [[time_in_state]], [events.NAME] and the strategies' microsimulation keys."""
-    col = rd.col
     pop = _read_population(raw.get("population", {}), rd, path)
 
-    # events
-    events: dict[str, Event] = {}
-    counters: list[str] = []
-    etab = rd.table(raw.get("events", {}), "events", "a table of [events.NAME] sections") or {}
-    for name, spec in etab.items():
-        key = f"events.{name}"
-        if not isinstance(spec, dict):
-            col.add(key, "must be a table with kind, rate (by state) and costs")
-            continue
-        rd.check_keys(spec, EVENT_KEYS, key, "an event")
-        kind = rd.string(spec.get("kind", "poisson"), f"{key}.kind", ("poisson", "bernoulli")) or "poisson"
-        rates: dict[str, Expr] = {}
-        rtab = rd.table(spec.get("rate"), f"{key}.rate", "a table of state = rate per cycle")
-        if rtab is None:
-            col.add(f"{key}.rate", "is missing: give the rate per cycle by state, e.g. rate = { Community = \"r_ae\" }")
-            rtab = {}
-        for sname, v in rtab.items():
-            if sname not in states:
-                col.unknown(f"{key}.rate.{sname}", sname, states, "state")
-                continue
-            e = rd.expr(v, f"{key}.rate.{sname}")
-            if e is not None:
-                if e.constant is not None and e.constant < 0:
-                    col.add(f"{key}.rate.{sname}", f"rates must not be negative, got {e.constant:g}")
-                rates[sname] = e
-        costs = rd.costs(spec.get("costs", {}), f"{key}.costs", sectors)
-        qalys = rd.expr(spec["qalys"], f"{key}.qalys") if "qalys" in spec else None
-        counter = spec.get("counter")
-        if counter is not None:
-            if not isinstance(counter, str) or not counter.isidentifier():
-                col.add(f"{key}.counter", f"must be a counter name (letters, digits, _), got {counter!r}")
-                counter = None
-            elif counter not in counters:
-                counters.append(counter)
-        moves_to = spec.get("moves_to")
-        if moves_to is not None and moves_to not in states:
-            col.unknown(f"{key}.moves_to", str(moves_to), states, "state")
-            moves_to = None
-        mp = rd.expr(spec.get("move_probability", 1.0), f"{key}.move_probability") if moves_to else None
-        if "move_probability" in spec and "moves_to" not in spec:
-            col.add(f"{key}.move_probability", "only an event with moves_to = \"STATE\" moves people")
-        label = spec.get("label", name)
-        expected = False
-        if "expected" in spec:
-            expected = bool(rd.boolean(spec["expected"], f"{key}.expected"))
-            if expected and (counter is not None or moves_to is not None):
-                col.add(f"{key}.expected", "an event booked in expectation cannot increment a counter or move people; "
-                                           "remove counter/moves_to or set expected = false")
-        events[name] = Event(name, label if isinstance(label, str) else name, kind, rates, costs, qalys, counter,
-                             moves_to, mp, key, expected)
-
-    # covariates
-    covs: list[Covariate] = []
-    attr_cols = pop.columns
-    for key, spec in rd.tables(raw.get("covariates", []), "covariates", "must be an array of tables: [[covariates]]",
-                               "must be a table with transition/event, attribute/counter and coefficient", COV_KEYS,
-                               "a covariate"):
-        trs: list[tuple[str, str]] = []
-        refs = spec.get("transitions", spec.get("transition", []))
-        refs = [refs] if isinstance(refs, str) else refs
-        for j, r in enumerate(refs if isinstance(refs, list) else []):
-            pr = parse_ref(r) if isinstance(r, str) else None
-            if pr is None or pr[0] not in states or pr[1] not in states:
-                col.add(f"{key}.transitions[{j}]", f"must be \"FROM -> TO\" with two states, got {r!r}")
-                continue
-            if pr[1] not in transitions.get(pr[0], {}) or transitions[pr[0]][pr[1]] is None:
-                col.add(f"{key}.transitions[{j}]", f"'{r}' is not a transition given in [transitions] (a complement "
-                                                   "\"C\" cannot carry a covariate: it absorbs the change)")
-                continue
-            trs.append(pr)
-        evs = spec.get("events", spec.get("event", []))
-        evs = [evs] if isinstance(evs, str) else evs
-        ev_names: list[str] = []
-        for j, e in enumerate(evs if isinstance(evs, list) else []):
-            if e == "*":
-                ev_names += [n for n, ev in events.items() if not ev.expected]
-            elif e not in events:
-                col.unknown(f"{key}.events[{j}]", str(e), events, "event")
-            else:
-                ev_names.append(e)
-        if not trs and not ev_names:
-            col.add(key, "names no transition or event to act on: give transitions = [\"A -> B\"] or events = [...]")
-        attr, ctr = spec.get("attribute"), spec.get("counter")
-        if (attr is None) == (ctr is None):
-            col.add(key, "needs exactly one of attribute (a population attribute) or counter (an event counter)")
-        elif attr is not None and attr not in attr_cols:
-            col.unknown(f"{key}.attribute", str(attr), attr_cols, "attribute column")
-        elif ctr is not None and ctr not in counters:
-            col.unknown(f"{key}.counter", str(ctr), counters, "counter")
-        coef = rd.expr(spec.get("coefficient"), f"{key}.coefficient") if "coefficient" in spec else None
-        if coef is None:
-            col.add(f"{key}.coefficient", "is missing: the log rate ratio per unit of the attribute or counter")
-            continue
-        centre = spec.get("centre", 0.0)
-        if not isinstance(centre, (int, float)) or isinstance(centre, bool):
-            col.add(f"{key}.centre", "must be a number")
-            centre = 0.0
-        for en in ev_names:
-            if events[en].expected:
-                col.add(f"{key}.events", f"event '{en}' is booked in expectation (expected = true) and cannot carry a "
-                                         "covariate; set expected = false on it")
-        covs.append(Covariate(tuple(trs), tuple(ev_names), attr, ctr, coef, float(centre), key))
-
-    tis: list[TimeInState] = []
-    for key, spec in rd.tables(raw.get("time_in_state", []), "time_in_state",
-                               "must be an array of tables: [[time_in_state]]",
-                               "must be a table with transition and multipliers", TIS_KEYS, "a time-in-state table"):
-        pr = parse_ref(spec.get("transition", "")) if isinstance(spec.get("transition"), str) else None
-        mult = spec.get("multipliers")
-        if pr is None or pr[0] not in states or pr[1] not in states:
-            col.add(f"{key}.transition", "must be \"FROM -> TO\" with two states")
-            continue
-        if (not isinstance(mult, list) or not mult or
-                not all(isinstance(m, (int, float)) and not isinstance(m, bool) and m >= 0 for m in mult)):
-            col.add(f"{key}.multipliers", "must be a list of rate multipliers >= 0 by cycles already spent in the state "
-                                          "(the last applies from then on)")
-            continue
-        tis.append(TimeInState(pr, tuple(float(m) for m in mult), key))
-
-    # strategies: event modifiers and engagement
-    evmods: dict[str, list[EventModifier]] = {}
-    engs: dict[str, Engagement] = {}
-    stab = raw.get("strategies") if isinstance(raw.get("strategies"), dict) else {}
-    for sname, sspec in stab.items():
-        if not isinstance(sspec, dict):
-            continue
-        skey = f"strategies.{sname}"
-        mods = []
-        for mk, m in rd.tables(sspec.get("event_modifiers", []), f"{skey}.event_modifiers",
-                               "must be an array of tables: [[strategies.NAME.event_modifiers]]",
-                               "must be a table with events, rr and optional cycles and waning_until", EVMOD_KEYS,
-                               "an event modifier"):
-            evs = m.get("events", [])
-            evs = [evs] if isinstance(evs, str) else evs
-            names: list[str] = []
-            for j, e in enumerate(evs if isinstance(evs, list) else []):
-                if e == "*":
-                    names += [n for n, ev in events.items() if not ev.expected]
-                elif e not in events:
-                    col.unknown(f"{mk}.events[{j}]", str(e), events, "event")
-                else:
-                    names.append(e)
-            if not names:
-                col.add(mk, "names no event: events = [\"offence\", ...] (\"*\" for all)")
-            rr = rd.expr(m.get("rr"), f"{mk}.rr") if "rr" in m else None
-            if rr is None:
-                col.add(f"{mk}.rr", "is missing: the rate ratio applied to the events in the window")
-                continue
-            cyc = rd.cycles(m.get("cycles"), f"{mk}.cycles", settings.n_cycles)
-            wan = m.get("waning_until")
-            if wan is not None and (not isinstance(wan, int) or isinstance(wan, bool) or wan <= cyc[1]):
-                col.add(f"{mk}.waning_until", f"must be a whole cycle number after the window's last cycle ({cyc[1]}): the "
-                                              "rate ratio returns linearly to 1 by then")
-                wan = None
-            for en in names:
-                if events[en].expected:
-                    col.add(f"{mk}.events", f"event '{en}' is booked in expectation (expected = true) and cannot take "
-                                            "a strategy rate ratio; set expected = false on it")
-            mods.append(EventModifier(tuple(dict.fromkeys(names)), rr, cyc, wan, mk))
-        if mods:
-            evmods[sname] = mods
-        if "engagement" in sspec:
-            ek = f"{skey}.engagement"
-            e = rd.table(sspec["engagement"], ek, "a table with sessions, cycles, attendance, dropout, costs, effect")
-            if e is None:
-                continue
-            rd.check_keys(e, ENG_KEYS, ek, "engagement")
-            sessions = rd.expr(e.get("sessions"), f"{ek}.sessions") if "sessions" in e else None
-            if sessions is None:
-                col.add(f"{ek}.sessions", "is missing: sessions offered per cycle (an expression)")
-                continue
-            cyc = rd.cycles(e.get("cycles"), f"{ek}.cycles", settings.n_cycles)
-            att = rd.table(e.get("attendance", {"alpha": 1, "beta": 1e-9}), f"{ek}.attendance",
-                           "a table { alpha = ..., beta = ... } of the Beta distribution of attendance propensity") or {}
-            rd.check_keys(att, {"alpha", "beta"}, f"{ek}.attendance", "attendance")
-            a = rd.expr(att.get("alpha", 1.0), f"{ek}.attendance.alpha")
-            b = rd.expr(att.get("beta", 1e-9), f"{ek}.attendance.beta")
-            drop = rd.expr(e.get("dropout", 0.0), f"{ek}.dropout")
-            cps = rd.costs(e.get("cost_per_session", {}), f"{ek}.cost_per_session", sectors)
-            cpp = rd.costs(e.get("cost_per_place", {}), f"{ek}.cost_per_place", sectors)
-            eff = rd.string(e.get("effect", "itt"), f"{ek}.effect", ("itt", "dose")) or "itt"
-            sts = rd.name_list(e["states"], f"{ek}.states", states, "state") if "states" in e else None
-            if a is not None and b is not None and drop is not None:
-                engs[sname] = Engagement(sessions, cyc, a, b, drop, cps, cpp, eff, sts, ek)
+    events, counters = _read_events(raw, rd, states, params, sectors, settings, transitions, parse_ref)
+    covs, tis = _read_covariates(raw, rd, states, transitions, parse_ref, events, counters, pop.columns)
+    evmods, engs = _read_strategy_keys(raw, rd, states, sectors, settings, events)
     return MicrosimSpec(pop, covs, tis, events, counters, evmods, engs)
 
 
@@ -429,3 +247,210 @@ def _read_attribute(name: str, spec: Any, key: str, rd: Any) -> Attribute | None
         col.add(f"{key}.categories", f"the shares sum to {sum(vals.values()):g}; they must sum to 1")  # type: ignore[arg-type]
         return None
     return Attribute(name, "categorical", categories=vals, key=key)  # type: ignore[arg-type]
+
+
+def _read_events(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any], params: Mapping[str, Any],
+                 sectors: tuple[str, ...], settings: Any, transitions: Mapping[str, Mapping[str, Any]],
+                 parse_ref: Any) -> tuple[dict[str, Event], list[str]]:
+    """``[events.NAME]``: rates by state, costs and QALYs per occurrence, counters, event-driven moves."""
+    col = rd.col
+    # events
+    events: dict[str, Event] = {}
+    counters: list[str] = []
+    etab = rd.table(raw.get("events", {}), "events", "a table of [events.NAME] sections") or {}
+    for name, spec in etab.items():
+        key = f"events.{name}"
+        if not isinstance(spec, dict):
+            col.add(key, "must be a table with kind, rate (by state) and costs")
+            continue
+        rd.check_keys(spec, EVENT_KEYS, key, "an event")
+        kind = rd.string(spec.get("kind", "poisson"), f"{key}.kind", ("poisson", "bernoulli")) or "poisson"
+        rates: dict[str, Expr] = {}
+        rtab = rd.table(spec.get("rate"), f"{key}.rate", "a table of state = rate per cycle")
+        if rtab is None:
+            col.add(f"{key}.rate", "is missing: give the rate per cycle by state, e.g. rate = { Community = \"r_ae\" }")
+            rtab = {}
+        for sname, v in rtab.items():
+            if sname not in states:
+                col.unknown(f"{key}.rate.{sname}", sname, states, "state")
+                continue
+            e = rd.expr(v, f"{key}.rate.{sname}")
+            if e is not None:
+                if e.constant is not None and e.constant < 0:
+                    col.add(f"{key}.rate.{sname}", f"rates must not be negative, got {e.constant:g}")
+                rates[sname] = e
+        costs = rd.costs(spec.get("costs", {}), f"{key}.costs", sectors)
+        qalys = rd.expr(spec["qalys"], f"{key}.qalys") if "qalys" in spec else None
+        counter = spec.get("counter")
+        if counter is not None:
+            if not isinstance(counter, str) or not counter.isidentifier():
+                col.add(f"{key}.counter", f"must be a counter name (letters, digits, _), got {counter!r}")
+                counter = None
+            elif counter not in counters:
+                counters.append(counter)
+        moves_to = spec.get("moves_to")
+        if moves_to is not None and moves_to not in states:
+            col.unknown(f"{key}.moves_to", str(moves_to), states, "state")
+            moves_to = None
+        mp = rd.expr(spec.get("move_probability", 1.0), f"{key}.move_probability") if moves_to else None
+        if "move_probability" in spec and "moves_to" not in spec:
+            col.add(f"{key}.move_probability", "only an event with moves_to = \"STATE\" moves people")
+        label = spec.get("label", name)
+        expected = False
+        if "expected" in spec:
+            expected = bool(rd.boolean(spec["expected"], f"{key}.expected"))
+            if expected and (counter is not None or moves_to is not None):
+                col.add(f"{key}.expected", "an event booked in expectation cannot increment a counter or move people; "
+                                           "remove counter/moves_to or set expected = false")
+        events[name] = Event(name, label if isinstance(label, str) else name, kind, rates, costs, qalys, counter,
+                             moves_to, mp, key, expected)
+
+    return events, counters
+
+
+def _read_covariates(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any],
+                     transitions: Mapping[str, Mapping[str, Any]], parse_ref: Any, events: Mapping[str, Event],
+                     counters: list[str], attr_cols: list[str]) -> tuple[list[Covariate], list[TimeInState]]:
+    """``[[covariates]]`` on transitions and events, and ``[[time_in_state]]`` rate multipliers."""
+    col = rd.col
+    # covariates
+    covs: list[Covariate] = []
+    for key, spec in rd.tables(raw.get("covariates", []), "covariates", "must be an array of tables: [[covariates]]",
+                               "must be a table with transition/event, attribute/counter and coefficient", COV_KEYS,
+                               "a covariate"):
+        trs: list[tuple[str, str]] = []
+        refs = spec.get("transitions", spec.get("transition", []))
+        refs = [refs] if isinstance(refs, str) else refs
+        for j, r in enumerate(refs if isinstance(refs, list) else []):
+            pr = parse_ref(r) if isinstance(r, str) else None
+            if pr is None or pr[0] not in states or pr[1] not in states:
+                col.add(f"{key}.transitions[{j}]", f"must be \"FROM -> TO\" with two states, got {r!r}")
+                continue
+            if pr[1] not in transitions.get(pr[0], {}) or transitions[pr[0]][pr[1]] is None:
+                col.add(f"{key}.transitions[{j}]", f"'{r}' is not a transition given in [transitions] (a complement "
+                                                   "\"C\" cannot carry a covariate: it absorbs the change)")
+                continue
+            trs.append(pr)
+        evs = spec.get("events", spec.get("event", []))
+        evs = [evs] if isinstance(evs, str) else evs
+        ev_names: list[str] = []
+        for j, e in enumerate(evs if isinstance(evs, list) else []):
+            if e == "*":
+                ev_names += [n for n, ev in events.items() if not ev.expected]
+            elif e not in events:
+                col.unknown(f"{key}.events[{j}]", str(e), events, "event")
+            else:
+                ev_names.append(e)
+        if not trs and not ev_names:
+            col.add(key, "names no transition or event to act on: give transitions = [\"A -> B\"] or events = [...]")
+        attr, ctr = spec.get("attribute"), spec.get("counter")
+        if (attr is None) == (ctr is None):
+            col.add(key, "needs exactly one of attribute (a population attribute) or counter (an event counter)")
+        elif attr is not None and attr not in attr_cols:
+            col.unknown(f"{key}.attribute", str(attr), attr_cols, "attribute column")
+        elif ctr is not None and ctr not in counters:
+            col.unknown(f"{key}.counter", str(ctr), counters, "counter")
+        coef = rd.expr(spec.get("coefficient"), f"{key}.coefficient") if "coefficient" in spec else None
+        if coef is None:
+            col.add(f"{key}.coefficient", "is missing: the log rate ratio per unit of the attribute or counter")
+            continue
+        centre = spec.get("centre", 0.0)
+        if not isinstance(centre, (int, float)) or isinstance(centre, bool):
+            col.add(f"{key}.centre", "must be a number")
+            centre = 0.0
+        for en in ev_names:
+            if events[en].expected:
+                col.add(f"{key}.events", f"event '{en}' is booked in expectation (expected = true) and cannot carry a "
+                                         "covariate; set expected = false on it")
+        covs.append(Covariate(tuple(trs), tuple(ev_names), attr, ctr, coef, float(centre), key))
+
+    tis: list[TimeInState] = []
+    for key, spec in rd.tables(raw.get("time_in_state", []), "time_in_state",
+                               "must be an array of tables: [[time_in_state]]",
+                               "must be a table with transition and multipliers", TIS_KEYS, "a time-in-state table"):
+        pr = parse_ref(spec.get("transition", "")) if isinstance(spec.get("transition"), str) else None
+        mult = spec.get("multipliers")
+        if pr is None or pr[0] not in states or pr[1] not in states:
+            col.add(f"{key}.transition", "must be \"FROM -> TO\" with two states")
+            continue
+        if (not isinstance(mult, list) or not mult or
+                not all(isinstance(m, (int, float)) and not isinstance(m, bool) and m >= 0 for m in mult)):
+            col.add(f"{key}.multipliers", "must be a list of rate multipliers >= 0 by cycles already spent in the state "
+                                          "(the last applies from then on)")
+            continue
+        tis.append(TimeInState(pr, tuple(float(m) for m in mult), key))
+
+    return covs, tis
+
+
+def _read_strategy_keys(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any], sectors: tuple[str, ...],
+                        settings: Any, events: Mapping[str, Event]) -> tuple[dict[str, list[EventModifier]],
+                                                                            dict[str, Engagement]]:
+    """The strategies' microsimulation keys: ``[[strategies.NAME.event_modifiers]]`` and ``engagement``."""
+    col = rd.col
+    # strategies: event modifiers and engagement
+    evmods: dict[str, list[EventModifier]] = {}
+    engs: dict[str, Engagement] = {}
+    stab = raw.get("strategies") if isinstance(raw.get("strategies"), dict) else {}
+    for sname, sspec in stab.items():
+        if not isinstance(sspec, dict):
+            continue
+        skey = f"strategies.{sname}"
+        mods = []
+        for mk, m in rd.tables(sspec.get("event_modifiers", []), f"{skey}.event_modifiers",
+                               "must be an array of tables: [[strategies.NAME.event_modifiers]]",
+                               "must be a table with events, rr and optional cycles and waning_until", EVMOD_KEYS,
+                               "an event modifier"):
+            evs = m.get("events", [])
+            evs = [evs] if isinstance(evs, str) else evs
+            names: list[str] = []
+            for j, e in enumerate(evs if isinstance(evs, list) else []):
+                if e == "*":
+                    names += [n for n, ev in events.items() if not ev.expected]
+                elif e not in events:
+                    col.unknown(f"{mk}.events[{j}]", str(e), events, "event")
+                else:
+                    names.append(e)
+            if not names:
+                col.add(mk, "names no event: events = [\"offence\", ...] (\"*\" for all)")
+            rr = rd.expr(m.get("rr"), f"{mk}.rr") if "rr" in m else None
+            if rr is None:
+                col.add(f"{mk}.rr", "is missing: the rate ratio applied to the events in the window")
+                continue
+            cyc = rd.cycles(m.get("cycles"), f"{mk}.cycles", settings.n_cycles)
+            wan = m.get("waning_until")
+            if wan is not None and (not isinstance(wan, int) or isinstance(wan, bool) or wan <= cyc[1]):
+                col.add(f"{mk}.waning_until", f"must be a whole cycle number after the window's last cycle ({cyc[1]}): the "
+                                              "rate ratio returns linearly to 1 by then")
+                wan = None
+            for en in names:
+                if events[en].expected:
+                    col.add(f"{mk}.events", f"event '{en}' is booked in expectation (expected = true) and cannot take "
+                                            "a strategy rate ratio; set expected = false on it")
+            mods.append(EventModifier(tuple(dict.fromkeys(names)), rr, cyc, wan, mk))
+        if mods:
+            evmods[sname] = mods
+        if "engagement" in sspec:
+            ek = f"{skey}.engagement"
+            e = rd.table(sspec["engagement"], ek, "a table with sessions, cycles, attendance, dropout, costs, effect")
+            if e is None:
+                continue
+            rd.check_keys(e, ENG_KEYS, ek, "engagement")
+            sessions = rd.expr(e.get("sessions"), f"{ek}.sessions") if "sessions" in e else None
+            if sessions is None:
+                col.add(f"{ek}.sessions", "is missing: sessions offered per cycle (an expression)")
+                continue
+            cyc = rd.cycles(e.get("cycles"), f"{ek}.cycles", settings.n_cycles)
+            att = rd.table(e.get("attendance", {"alpha": 1, "beta": 1e-9}), f"{ek}.attendance",
+                           "a table { alpha = ..., beta = ... } of the Beta distribution of attendance propensity") or {}
+            rd.check_keys(att, {"alpha", "beta"}, f"{ek}.attendance", "attendance")
+            a = rd.expr(att.get("alpha", 1.0), f"{ek}.attendance.alpha")
+            b = rd.expr(att.get("beta", 1e-9), f"{ek}.attendance.beta")
+            drop = rd.expr(e.get("dropout", 0.0), f"{ek}.dropout")
+            cps = rd.costs(e.get("cost_per_session", {}), f"{ek}.cost_per_session", sectors)
+            cpp = rd.costs(e.get("cost_per_place", {}), f"{ek}.cost_per_place", sectors)
+            eff = rd.string(e.get("effect", "itt"), f"{ek}.effect", ("itt", "dose")) or "itt"
+            sts = rd.name_list(e["states"], f"{ek}.states", states, "state") if "states" in e else None
+            if a is not None and b is not None and drop is not None:
+                engs[sname] = Engagement(sessions, cyc, a, b, drop, cps, cpp, eff, sts, ek)
+    return evmods, engs

@@ -300,7 +300,7 @@ def key_base_dir(key: str, rd: Reader) -> Path:
 
 def parse_distribution_at(d: dict[str, Any], key: str, rd: Reader) -> Any:
     """The distribution at ``key`` parsed (once, at load), or None after reporting what is wrong with it."""
-    from heecon.params.distributions import parse_distribution
+    from heecon.params import parse_distribution
 
     try:
         return parse_distribution(d, where=key, base_dir=key_base_dir(key, rd))
