@@ -286,7 +286,8 @@ class StudyDesign:
             key = f"design.parameters.{role}"
             if isinstance(v, str):
                 if v not in inputs:
-                    problems.append(f"{key} names '{v}', which is not among the PSA's parameters.{did_you_mean(v, inputs)}")
+                    problems.append(f"{key} names '{v}', which is not among the PSA's parameters."
+                                    f"{did_you_mean(v, inputs)}")
                     continue
                 arr = np.asarray(inputs[v], dtype=float).ravel()
                 if arr.size != n_samples:
@@ -515,9 +516,10 @@ class StudyDesign:
             d["rate_per"] = self.rate_per
         out: dict[str, Any] = {"design": d}
         if self.costs is not None:
-            out["costs"] = {k: v for k, v in (("fixed", self.costs.fixed), ("per_participant", self.costs.per_participant),
-                                              ("currency", self.costs.currency), ("price_year", self.costs.price_year),
-                                              ("source", self.costs.source)) if v is not None}
+            c = self.costs
+            out["costs"] = {k: v for k, v in (("fixed", c.fixed), ("per_participant", c.per_participant),
+                                              ("currency", c.currency), ("price_year", c.price_year),
+                                              ("source", c.source)) if v is not None}
         if self.population is not None:
             p = self.population
             pop = list(p.population_per_year) if isinstance(p.population_per_year, tuple) else p.population_per_year
@@ -727,7 +729,8 @@ def parse_design(data: Mapping[str, Any], *, file: str | None = None) -> StudyDe
             if not bad:
                 informs = tuple(inf)
     elif params and not named and outcome is not None:
-        ck.add(f"{w}.parameters gives only fixed numbers; name at least one scenario parameter for the study to inform.")
+        ck.add(f"{w}.parameters gives only fixed numbers; name at least one scenario parameter for the study to "
+               "inform.")
 
     # outcome-specific settings
     follow_up = rate_per = distribution = dispersion = sd = None

@@ -13,29 +13,41 @@ incremental net monetary benefit of every strategy against the first, all WTPs a
 
 Methods
 -------
+All three start from ``g(theta)``, the EVPPI regression of the net benefits on the informed parameters as they
+are named in the PSA (the ``evppi`` column of the result).
+
 ``"regression"`` (Strong, Oakley, Brennan & Breeze 2015)
     For each PSA sample ``i`` one data set ``X_i`` is simulated from that sample's parameter values; the net
     benefits are regressed on low-dimensional summaries ``T(X_i)`` (one per informed parameter, e.g. the log rate
-    ratio estimate) and ``EVSI = mean_i max_d g_d(T_i) - max_d mean_i g_d(T_i)`` from the fitted values. One fit
-    per sample size.
+    ratio estimate) and ``EVSI = mean_i max_d f_d(T_i) - max_d mean_i f_d(T_i)`` from the fitted values ``f``.
+    One fit per sample size. When parameters that are not informed also generate the data (and vary), the target
+    is ``g(theta_i)`` instead and the summaries include theirs: ``f`` estimates ``E(g | X)``, the decision model
+    updated for the informed parameters only, by an analysis that uses every parameter's prior.
 ``"gaussian"`` (Jalal & Alarid-Escudero 2018)
-    The EVPPI regression ``g(theta)`` on the informed parameters is fitted once; each parameter's preposterior
-    mean is approximated by shrinking it towards its mean by ``sqrt(n / (n + n0))``, with ``n0`` its prior
-    effective sample size (:meth:`~heecon.sensitivity.designs.StudyDesign.prior_sample_size`, or given). As in
-    the paper's (and dampack's) implementation the shrinkage is applied to the spline basis,
-    ``B~ = s B + (1 - s) mean(B)`` for each margin, so for one parameter the fitted values themselves are
-    shrunk, ``g~ = mean(g) + s (g - mean(g))``: their variance falls by ``n / (n + n0)``. Exact for a linear
-    net benefit with a normal prior and likelihood; fast for any number of sample sizes. Up to two informed
-    parameters.
+    Each informed parameter's preposterior mean is approximated by shrinking it towards its mean by
+    ``s = sqrt(n / (n + n0))``, with ``n0`` its prior effective sample size
+    (:meth:`~heecon.sensitivity.designs.StudyDesign.prior_sample_size`, or given). As in the paper's (and
+    dampack's) implementation the shrinkage is applied to a spline basis, ``B~ = s B + (1 - s) mean(B)`` for
+    each margin, so for one parameter the fitted values themselves are shrunk, ``g~ = mean(g) + s (g - mean(g))``:
+    their variance falls by ``n / (n + n0)``. Two parameters are first rotated to components that are
+    uncorrelated a priori and in the data (which the paper's per-parameter shrinkage assumes; the two
+    probabilities of voi's chemotherapy trial are strongly correlated), ``g`` is projected onto the tensor
+    spline of the components, and each margin is shrunk by its own ``n0``. With a varying parameter that
+    generates data but is not informed, the one informed parameter is shrunk by its Gaussian posterior
+    variance given the priors of both. Rescaling the fitted values to the preposterior variance is also the
+    moment-matching idea of Heath, Manolopoulou & Baio (2018), here with the variance from the Gaussian
+    approximation instead of from re-running the model. Exact for a linear net benefit with a normal prior and
+    likelihood; fast for any number of sample sizes. One or two informed parameters.
 ``"is"`` (Menzies 2016)
     Importance sampling: ``is_samples`` data sets are simulated from random PSA samples; the posterior mean of
     ``g(theta)`` given each is the likelihood-weighted mean over all PSA samples. The likelihood is that of all
     the parameters the data depend on, so it learns about those not in ``informs`` too (as ``voi``'s
-    ``pars_datagen``). It weakens when the posterior is much narrower than the prior (few samples carry the
-    weight: large ``n``).
+    ``pars_datagen``); so it needs every one of them to vary in the PSA. It weakens when the posterior is much
+    narrower than the prior (few samples carry the weight: large ``n``).
 
-An estimate is never negative and is not clipped at the EVPPI; an estimate above the EVPPI of the informed
-parameters (reported alongside) is Monte Carlo or approximation error.
+The three estimate the same quantity for a given design (see "What the analysis of the study's data knows" in
+:mod:`heecon.sensitivity.designs`). An estimate is never negative and is not clipped at the EVPPI; an estimate
+above the EVPPI of the informed parameters (reported alongside) is Monte Carlo or approximation error.
 
 Uncertainty
 -----------
@@ -124,7 +136,9 @@ class EVSIResult:
         Method -> bootstrap replicate EVSI, shape ``(bootstrap, len(n), len(wtp))`` (same resampled rows at every
         ``n``).
     n0
-        Prior effective sample size per arm of each informed role, as used by the ``gaussian`` method.
+        Prior effective sample size per arm of each informed role, ``E[v1] / Var(theta)`` on its own (or as given
+        to ``gaussian``); the ``gaussian`` method shrinks the rotated components of two correlated parameters by
+        their own values, and a parameter learnt alongside a nuisance one by its posterior variance.
     population
         Decision population for ENBS (the design's, or the scenario's when run through :func:`evsi`).
     """
@@ -295,8 +309,9 @@ def evsi_arrays(costs: Any, effects: Any, inputs: Mapping[str, Any] | pd.DataFra
     strategies : sequence of str, optional
         Strategy names (default ``strategy 0``, ...).
     regression : {"auto", "gam", "gp"}
-        Smoother of the ``regression`` method and of the fit on the informed parameters (``evppi`` column,
-        ``is``), as in :func:`heecon.sensitivity.evppi.evppi_arrays`. ``gaussian`` always uses the spline.
+        Smoother of the ``regression`` method and of the fit on the informed parameters (``evppi`` column and
+        every method), as in :func:`heecon.sensitivity.evppi.evppi_arrays`; ``gaussian`` projects that fit onto
+        a spline in the (rotated) informed parameters.
     gp_samples : int
         Subsample size of a Gaussian-process fit.
     se_draws : int
@@ -307,7 +322,9 @@ def evsi_arrays(costs: Any, effects: Any, inputs: Mapping[str, Any] | pd.DataFra
         Data sets simulated by the ``is`` method (at most the PSA size).
     n0 : float or mapping, optional
         Prior effective sample size per arm for ``gaussian``: one number for every informed role, or role (or
-        parameter name) -> number; default from the design (``StudyDesign.prior_sample_size``).
+        parameter name) -> number (the others from the design). Given, it replaces the design's sampling model:
+        the estimators are taken as uncorrelated and parameters that are not informed as not learnt about.
+        Default from the design (``StudyDesign.sampling_covariance``; ``prior_sample_size`` per parameter).
     level : float
         Coverage of ``lower``/``upper``.
     seed : int
@@ -374,7 +391,9 @@ def evsi_arrays(costs: Any, effects: Any, inputs: Mapping[str, Any] | pd.DataFra
     z = float(stats.norm.ppf(0.5 + level / 2))
     prior_n0 = design.prior_sample_size(values)
     n0_used = _n0(n0, design, prior_n0)
-    U, shrink = _components(design, values, n0_used if n0 is not None else None)
+    U, shrink = (None, None)
+    if "gaussian" in methods:
+        U, shrink = _components(design, values, n0_used if n0 is not None else None)
 
     with _blas_one_thread():
         raw = _free_inputs(np.column_stack([values[r] for r in design.informs]))
@@ -386,14 +405,13 @@ def evsi_arrays(costs: Any, effects: Any, inputs: Mapping[str, Any] | pd.DataFra
             est, se, rep = _run_method(m, design, values, Y, sizes, W, km1, seed, regression, gp_samples, se_draws,
                                        boot_rows, bootstrap, is_samples, fit_p, U, shrink)
             reps[m] = rep
-            for i_n, nn in enumerate(sizes):
-                for iw, wv in enumerate(w):
+            for iw, wv in enumerate(w):
+                for i_n, nn in enumerate(sizes):
                     v, s = float(max(est[i_n, iw], 0.0)), float(se[i_n, iw])
                     rows.append({"wtp": float(wv), "n": int(nn), "method": m, "evsi": v,
                                  "lower": max(v - z * s, 0.0), "upper": v + z * s, "se": s,
                                  "evppi": float(evppi_w[iw]), "evpi": float(evpi_w[iw])})
-    table = pd.DataFrame(rows, columns=_EVSI_COLUMNS).sort_values(["method", "wtp", "n"], kind="stable")
-    table = table.reset_index(drop=True)
+    table = pd.DataFrame(rows, columns=_EVSI_COLUMNS)  # by method (as asked), then WTP, then n
     return EVSIResult(table, design, w, sizes, methods, labels, N, evppi_w, evpi_w,
                       n0_used if "gaussian" in methods else prior_n0, float(level), reps, design.population)
 
@@ -470,7 +488,8 @@ def _components(design: StudyDesign, values: Mapping[str, np.ndarray],
 
 
 def _positive(v: Any, name: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not math.isfinite(v) or v <= 0:
+    ok = isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
+    if not ok or not math.isfinite(v) or v <= 0:
         raise EVSIError(f"The '{name}' must be a positive number. Got {v!r}.")
     return float(v)
 
