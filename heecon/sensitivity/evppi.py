@@ -305,16 +305,26 @@ def _ridge_fit(B: np.ndarray, S: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray,
     return fitted, loo, draws
 
 
+def _gam_margins(X: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The marginal spline bases and penalties of :func:`_fit_gam` for the (one or two) columns of X."""
+    n_knots = _N_KNOTS_1D if X.shape[1] == 1 else _N_KNOTS_2D
+    return [_spline_basis(X[:, j], n_knots) for j in range(X.shape[1])]
+
+
+def _row_kron(B1: np.ndarray, B2: np.ndarray) -> np.ndarray:
+    """Row-wise Kronecker product of two bases: the tensor-product basis of :func:`_fit_gam`."""
+    return (B1[:, :, None] * B2[:, None, :]).reshape(B1.shape[0], -1)
+
+
 def _fit_gam(X: np.ndarray, Y: np.ndarray) -> _Fit:
     n, d = X.shape
     if d == 1:
-        B, S = _spline_basis(X[:, 0], _N_KNOTS_1D)
+        ((B, S),) = _gam_margins(X)
         fitted, _, dr = _ridge_fit(B, S, Y)
         per_target = [dr] * Y.shape[1]
     elif d == 2:
-        B1, S1 = _spline_basis(X[:, 0], _N_KNOTS_2D)
-        B2, S2 = _spline_basis(X[:, 1], _N_KNOTS_2D)
-        B = (B1[:, :, None] * B2[:, None, :]).reshape(n, -1)
+        (B1, S1), (B2, S2) = _gam_margins(X)
+        B = _row_kron(B1, B2)
         I1, I2 = np.eye(B1.shape[1]), np.eye(B2.shape[1])
         fitted, best, per_target = np.empty_like(Y), np.full(Y.shape[1], np.inf), [None] * Y.shape[1]
         for r in _ANISOTROPY:  # the ratio of the two marginal penalties, chosen per target by LOO error
@@ -392,6 +402,21 @@ def _fit_gp(X: np.ndarray, Y: np.ndarray, rng: np.random.Generator, m: int, peri
         return out
 
     return _Fit(fitted, _r2(Y, fitted), "gp", draws, rows)
+
+
+def _fit_regression(X: np.ndarray, Y: np.ndarray, method: str, rng: np.random.Generator, gp_samples: int,
+                    period: int | None = None) -> _Fit:
+    """Regression of every column of Y on the free inputs X (see :func:`_free_inputs`), as EVPPI does it.
+
+    ``method`` ``"auto"`` fits the penalised spline for up to 2 columns and a GP above; no column gives the
+    mean. Shared by EVPPI and EVSI (:mod:`heecon.sensitivity.evsi` regresses on summaries of simulated data).
+    """
+    d = X.shape[1]
+    if d == 0:
+        return _Fit(np.tile(Y.mean(axis=0), (X.shape[0], 1)), np.zeros(Y.shape[1]), "none")
+    if method == "gp" or (method == "auto" and d > 2):
+        return _fit_gp(X, Y, rng, int(gp_samples), period)
+    return _fit_gam(X, Y)
 
 
 def _r2(Y: np.ndarray, fitted: np.ndarray) -> np.ndarray:
@@ -508,12 +533,7 @@ def _evppi_rows(c: np.ndarray, e: np.ndarray, w: np.ndarray, Y: np.ndarray, cols
         X = _free_inputs(np.column_stack([cols[m] for m in members]))
         d = X.shape[1]
         rng = np.random.Generator(np.random.PCG64(stream_seed(seed, "gsa", name=f"evppi:{label}")))
-        if d == 0:
-            fit = _Fit(np.tile(Y.mean(axis=0), (n, 1)), np.zeros(Y.shape[1]), "none")
-        elif method == "gp" or (method == "auto" and d > 2):
-            fit = _fit_gp(X, Y, rng, int(gp_samples), k - 1)
-        else:
-            fit = _fit_gam(X, Y)
+        fit = _fit_regression(X, Y, method, rng, int(gp_samples), k - 1)
         se = np.full(w.size, np.nan)
         if se_draws and fit.draws is not None:
             vals = np.empty((int(se_draws), w.size))
