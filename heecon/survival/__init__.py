@@ -43,8 +43,11 @@ from .fit import (
     fit_survival,
     log_likelihood,
 )
+from .ipd import clean_km_coordinates, reconstruct_ipd
+from .km import CONF_TYPES, kaplan_meier, km_at
 
 __all__ = [
+    "CONF_TYPES",
     "DEFAULT_COMPARISON",
     "DISTRIBUTION_NAMES",
     "Exponential",
@@ -58,10 +61,14 @@ __all__ = [
     "SurvivalDistribution",
     "SurvivalFit",
     "Weibull",
+    "clean_km_coordinates",
     "compare_fits",
     "family",
     "family_name",
     "fit_all",
     "fit_survival",
+    "kaplan_meier",
+    "km_at",
     "log_likelihood",
+    "reconstruct_ipd",
 ]
