@@ -8,18 +8,19 @@ Kaplan-Meier curve (Guyot et al. 2012), exact per-cycle transition
 probabilities (also for PSA draws), and the chosen fit as scenario parameters.
 
 >>> import numpy as np
->>> from heecon.survival import fit_survival
+>>> from heecon.survival import fit_survival, transition_probabilities
 >>> rng = np.random.default_rng(1)
 >>> t = rng.weibull(1.5, 200) * 4.0
 >>> fit = fit_survival(np.minimum(t, 5.0), (t < 5.0).astype(int), "weibull")
->>> fit.coef_names
-('shape', 'scale')
+>>> transition_probabilities(fit, cycle_length=1.0, n_cycles=3).shape
+(3,)
 
 See ``docs/survival.md``.
 
 This package imports nothing else from heecon.
 """
 
+from .curves import CURVE_COLUMNS, survival_curves
 from .distributions import (
     DISTRIBUTION_NAMES,
     Exponential,
@@ -34,6 +35,7 @@ from .distributions import (
     Weibull,
     family,
 )
+from .export import fit_to_toml, parameter_names
 from .fit import (
     DEFAULT_COMPARISON,
     SurvivalFit,
@@ -45,9 +47,17 @@ from .fit import (
 )
 from .ipd import clean_km_coordinates, reconstruct_ipd
 from .km import CONF_TYPES, kaplan_meier, km_at
+from .probabilities import (
+    cycle_times,
+    probabilities_from_cumhaz,
+    psa_transition_probabilities,
+    transition_probabilities,
+    transition_probabilities_from_coefficients,
+)
 
 __all__ = [
     "CONF_TYPES",
+    "CURVE_COLUMNS",
     "DEFAULT_COMPARISON",
     "DISTRIBUTION_NAMES",
     "Exponential",
@@ -63,12 +73,20 @@ __all__ = [
     "Weibull",
     "clean_km_coordinates",
     "compare_fits",
+    "cycle_times",
     "family",
     "family_name",
     "fit_all",
     "fit_survival",
+    "fit_to_toml",
     "kaplan_meier",
     "km_at",
     "log_likelihood",
+    "parameter_names",
+    "probabilities_from_cumhaz",
+    "psa_transition_probabilities",
     "reconstruct_ipd",
+    "survival_curves",
+    "transition_probabilities",
+    "transition_probabilities_from_coefficients",
 ]
