@@ -377,7 +377,7 @@ def test_design_statistics_and_prior_sample_size():
 
 
 def test_read_design_file_and_example(tmp_path):
-    from heecon.scenario.load import load_scenario
+    from heecon import load_scenario
 
     d = read_design(MOAM_DESIGN)
     assert isinstance(d, StudyDesign)
@@ -402,7 +402,7 @@ def test_read_design_file_and_example(tmp_path):
 
 def test_evsi_from_a_psa_result(tmp_path):
     """The scenario-level entry point on the linear model of the EVPPI tests (iNMB = 18000 y - 0.9 x)."""
-    from heecon.scenario.load import load_scenario
+    from heecon import load_scenario
     from heecon.sensitivity.psa import run_psa
 
     from .test_evppi import LINEAR_TOML

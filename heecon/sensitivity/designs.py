@@ -861,7 +861,7 @@ def check_design(design: StudyDesign, scenario: Any) -> None:
         Naming each unknown parameter (with a suggestion) or informed parameter that does not vary.
     """
     from heecon.scenario.errors import did_you_mean
-    from heecon.sensitivity.psa import uncertain_parameters
+    from heecon.params.scenario_draws import uncertain_parameters
 
     known = list(scenario.parameters)
     varying = set(uncertain_parameters(scenario))

@@ -13,19 +13,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
+
+from ..conftest import reference_file
 
 from heecon.cea import efficient_frontier, icer_table
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference-data"
 RTOL = 1e-9
 
 
 def _data(name: str) -> Path:
-    path = DATA / name
-    if not path.exists():
-        pytest.skip(f"reference data {path} not found (expected in the 'shared' folder beside the repository root)")
-    return path
+    return reference_file(name)
 
 
 def _status(t: pd.DataFrame) -> dict[str, str]:

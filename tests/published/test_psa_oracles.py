@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
+
+from ..conftest import reference_file
 import typer
 from typer.testing import CliRunner
 
 from heecon.cli.cea import cea
 from heecon.cea import analyse_psa, breakeven_wtp_grid, ceac, ceaf, eib, evpi, icer_table, prob_better
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference-data"
 
 # dampack example_psa oracle: wtp -> (CEAC Chemo, Radio, Surgery), CEAF strategy, EVPI
 EXAMPLE_PSA = {
@@ -41,10 +41,7 @@ NAMES = ["Chemo", "Radio", "Surgery"]
 
 
 def _data(name: str) -> Path:
-    path = DATA / name
-    if not path.exists():
-        pytest.skip(f"reference data {path} not found (expected in the 'shared' folder beside the repository root)")
-    return path
+    return reference_file(name)
 
 
 def _run_cli(*args: str) -> dict:
