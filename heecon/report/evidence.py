@@ -39,7 +39,7 @@ def evidence_rows(scenario: Scenario) -> list[dict[str, Any]]:
             "distribution": dist,
             "range": p.range,
             "source": p.source or ("derived" if base is None else ""),
-            "price_year": p.price_year,
+            "price_year": p.price_year if p.price_index is None or p.price_year is None else f"{p.price_year} ({p.price_index})",
             "assumption": _is_assumption(p),
             "derived": base is None,
         })
@@ -75,9 +75,11 @@ def evidence_markdown(scenario: Scenario) -> str:
         f"Prices: {st.currency}, {st.price_year}/{(st.price_year or 0) % 100 + 1:02d}" if st.price_year else
         f"Prices: {st.currency}",
     ]
-    if scenario.price_index is not None:
-        pi = scenario.price_index
-        lines += ["", f"Price index: {pi.name}. Source: {_cell(pi.source)}", "",
+    default_title = "Price index (default)" if scenario.price_indices else "Price index"
+    indices = ([(default_title, scenario.price_index)] if scenario.price_index is not None else []) + [
+        (f"Price index `{k}`", v) for k, v in scenario.price_indices.items()]
+    for title, pi in indices:
+        lines += ["", f"{title}: {pi.name}. Source: {_cell(pi.source)}", "",
                   "| year | " + " | ".join(str(y) for y in pi.years) + " |",
                   "|---|" + "---|" * len(pi.years),
                   "| index | " + " | ".join(f"{v:g}" for v in pi.values) + " |"]

@@ -25,6 +25,7 @@ TOP_KEYS = {
     "strategies": "the strategies compared",
     "perspectives": "named sets of cost sectors",
     "price_index": "a published price index to bring costs to settings.price_year",
+    "price_indices": "further named price indices ([price_indices.NAME]) that parameters choose with price_index",
     "joints": "joint PSA distributions over groups of parameters (dirichlet, mvnormal, copula)",
     "population": "microsimulation population",
     "covariates": "microsimulation covariates on transitions and events",
@@ -43,7 +44,7 @@ SETTINGS_KEYS = {
     "seed", "psa_samples", "individuals", "population_size", "evpi_years", "wtp_grid", "averted_events",
     "averted_label", "device", "trajectories", "report",
 }
-PARAM_KEYS = {"value", "source", "distribution", "range", "unit", "price_year", "label", "assumption", "notes"}
+PARAM_KEYS = {"value", "source", "distribution", "range", "unit", "price_year", "price_index", "label", "assumption", "notes"}
 STATE_KEYS = {"label", "utility", "costs", "absorbing", "dead", "tunnel", "tunnel_exit", "description"}
 TABLE_KEYS = {"file", "key", "value", "keys", "values", "kind", "interpolation", "multiplier", "source", "by"}
 TR_KEYS = {"from", "to", "costs", "qalys", "strategies", "label", "source"}

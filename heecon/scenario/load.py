@@ -214,7 +214,7 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
         col.add(micro_keys[0], "is a microsimulation section: set settings.engine = \"microsim\" to use it")
 
     joints, joint_specs = read_joints(raw.get("joints", {}), rd, params)
-    price_index = read_price_index(raw.get("price_index"), rd, params, settings)
+    price_index, price_indices = read_price_index(raw.get("price_index"), rd, params, settings, raw.get("price_indices"))
 
     # names used in expressions must exist
     check_names(col, params, tables, states, transitions, trewards, start_states, start_costs, start_qalys,
@@ -230,7 +230,7 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
         parameters=params, tables=tables, states=states, transitions=transitions, transition_rewards=trewards,
         start_states=start_states, start_costs=start_costs, start_qalys=start_qalys, strategies=strategies,
         sectors=tuple(sectors), perspectives=perspectives, sha256=_sha256(raw, extra), raw=raw, origins=origins,
-        joints=joints, price_index=price_index, microsim=micro, joint_specs=joint_specs, budget=budget, calibration_targets=targets,
+        joints=joints, price_index=price_index, price_indices=price_indices, microsim=micro, joint_specs=joint_specs, budget=budget, calibration_targets=targets,
     )
 
 

@@ -32,38 +32,64 @@ from heecon.scenario.types import (
     TransitionReward,
 )
 
-def read_price_index(raw: Any, rd: Reader, params: Mapping[str, Parameter], settings: Settings) -> PriceIndex | None:
+def read_price_index(raw: Any, rd: Reader, params: Mapping[str, Parameter], settings: Settings,
+                     named_raw: Any = None) -> tuple[PriceIndex | None, dict[str, PriceIndex]]:
+    """``[price_index]`` (the default index) and ``[price_indices.NAME]`` (others a parameter can name with
+    ``price_index = "NAME"``, e.g. the GDP deflator for justice costs beside the NHS index for health costs)."""
     col = rd.col
-    dated = [p for p in params.values() if p.price_year is not None]
-    if raw is None:
-        if settings.price_year is not None:
-            for p in dated:
-                if p.price_year != settings.price_year:
-                    col.add(f"{p.key}.price_year", f"is {p.price_year} but settings.price_year is {settings.price_year}: "
-                                                   "give a [price_index] (years, values, source) to bring costs to one price year")
-        return None
-    tab = rd.table(raw, "price_index", "a table with name, source, years and values")
+    named: dict[str, PriceIndex] = {}
+    ntab = {}
+    if named_raw is not None:
+        ntab = rd.table(named_raw, "price_indices", "a table of [price_indices.NAME] sections") or {}
+    for name, spec in ntab.items():
+        idx = _read_one_index(spec, f"price_indices.{name}", rd, settings)
+        if idx is not None:
+            named[str(name)] = idx
+    default = _read_one_index(raw, "price_index", rd, settings) if raw is not None else None
+    for p in params.values():
+        if p.price_year is None:
+            continue
+        key = f"{p.key}.price_index"
+        if p.price_index is not None:
+            if p.price_index not in named:
+                col.unknown(key, p.price_index, named, "price index ([price_indices.NAME])")
+                continue
+            idx, where = named[p.price_index], f"[price_indices.{p.price_index}]"
+        elif default is not None:
+            idx, where = default, "[price_index]"
+        elif raw is None:
+            if settings.price_year is not None and p.price_year != settings.price_year:
+                col.add(f"{p.key}.price_year", f"is {p.price_year} but settings.price_year is {settings.price_year}: "
+                                               "give a [price_index] (years, values, source) to bring costs to one price year")
+            continue
+        else:
+            continue  # the default index itself was malformed (reported)
+        if p.price_year not in idx.years:
+            col.add(f"{p.key}.price_year", f"{p.price_year} is not covered by {where} (years {min(idx.years)}-{max(idx.years)})")
+    return default, named
+
+
+def _read_one_index(raw: Any, key: str, rd: Reader, settings: Settings) -> PriceIndex | None:
+    col = rd.col
+    tab = rd.table(raw, key, "a table with name, source, years and values")
     if tab is None:
         return None
-    rd.check_keys(tab, {"name", "source", "years", "values"}, "price_index", "[price_index]")
+    rd.check_keys(tab, {"name", "source", "years", "values"}, key, f"[{key}]")
     years, values = tab.get("years"), tab.get("values")
     ok = (isinstance(years, list) and isinstance(values, list) and years and len(years) == len(values)
           and all(isinstance(y, int) and not isinstance(y, bool) for y in years)
           and all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in values))
     if not ok:
-        col.add("price_index", "needs years = [whole years] and values = [positive index values] of the same length")
+        col.add(key, "needs years = [whole years] and values = [positive index values] of the same length")
         return None
     if not isinstance(tab.get("source"), str) or not tab.get("source"):
-        col.add("price_index.source", "every price index needs its source (publisher, table, year)")
+        col.add(f"{key}.source", "every price index needs its source (publisher, table, year)")
     if settings.price_year is None:
-        col.add("settings.price_year", "is needed with a [price_index]: the year every cost is brought to")
-    have = set(years)
-    for p in dated:
-        if p.price_year not in have:
-            col.add(f"{p.key}.price_year", f"{p.price_year} is not covered by [price_index] (years {min(years)}-{max(years)})")
-    if settings.price_year is not None and settings.price_year not in have:
-        col.add("settings.price_year", f"{settings.price_year} is not covered by [price_index] (years {min(years)}-{max(years)})")
-    return PriceIndex(str(tab.get("name", "price index")), str(tab.get("source", "")), tuple(years), tuple(float(v) for v in values))
+        col.add("settings.price_year", f"is needed with a [{key}]: the year every cost is brought to")
+    elif settings.price_year not in set(years):
+        col.add("settings.price_year", f"{settings.price_year} is not covered by [{key}] (years {min(years)}-{max(years)})")
+    return PriceIndex(str(tab.get("name", "price index")), str(tab.get("source", "")), tuple(years),
+                      tuple(float(v) for v in values))
 
 
 def read_joints(raw: Any, rd: Reader, params: Mapping[str, Parameter]) -> tuple[dict[str, dict[str, Any]],
@@ -265,6 +291,10 @@ def read_parameter(name: str, spec: Any, key: str, rd: Reader) -> Parameter | No
     if "price_year" in spec:
         v = rd.number(spec["price_year"], f"{key}.price_year", lo=1900, hi=2200, integer=True)
         p.price_year = int(v) if v is not None else None
+    if "price_index" in spec:
+        p.price_index = rd.string(spec["price_index"], f"{key}.price_index")
+        if "price_year" not in spec:
+            rd.col.add(f"{key}.price_index", "names a price index, so the parameter needs its price_year too")
     if "assumption" in spec:
         p.assumption = bool(rd.boolean(spec["assumption"], f"{key}.assumption"))
     if "distribution" in spec:

@@ -100,6 +100,7 @@ class Parameter:
     price_year: int | None = None
     label: str | None = None
     assumption: bool = False
+    price_index: str | None = None  # a [price_indices.NAME] (None: the scenario's [price_index])
     dist: Any = None  # the parsed distribution (heecon.params.Distribution), parsed once at load
 
 
@@ -190,6 +191,7 @@ class Scenario:
     origins: dict[str, str]
     joints: dict[str, dict[str, Any]] = field(default_factory=dict)
     price_index: PriceIndex | None = None
+    price_indices: dict[str, PriceIndex] = field(default_factory=dict)
     microsim: Any = None  # heecon.scenario.microsim_spec.MicrosimSpec for settings.engine = "microsim"
     budget: Any = None  # heecon.scenario.budget_spec.BudgetSpec of a [budget_impact] section
     calibration_targets: list[Any] = field(default_factory=list)  # heecon.scenario.calibration_targets
@@ -198,9 +200,10 @@ class Scenario:
     def price_factor(self, name: str) -> float:
         """Multiplier bringing parameter ``name`` from its own price year to ``settings.price_year`` (1 if none)."""
         p = self.parameters[name]
-        if self.price_index is None or p.price_year is None or self.settings.price_year is None:
+        index = self.price_indices.get(p.price_index) if p.price_index else self.price_index
+        if index is None or p.price_year is None or self.settings.price_year is None:
             return 1.0
-        return self.price_index.factor(p.price_year, self.settings.price_year)
+        return index.factor(p.price_year, self.settings.price_year)
 
     @property
     def strategy_names(self) -> list[str]:
