@@ -327,3 +327,46 @@ def test_costs_are_brought_to_one_price_year_with_the_price_index(tmp_path):
     no_index = text.split("[price_index]")[0] + "[parameters]" + text.split("[parameters]")[1]
     with pytest.raises(ScenarioError, match="give a \\[price_index\\]"):
         load_scenario(write(tmp_path, no_index, "noindex.toml"))
+
+
+def test_named_price_indices_uprate_each_parameter_with_its_own_index(tmp_path):
+    text = """
+        [settings]
+        cycle_length_months = 12
+        horizon_cycles = 1
+        counting = "end"
+        discount_costs = 0
+        price_year = 2023
+        sectors = ["nhs", "police"]
+        [price_index]
+        name = "NHS Cost Inflation Index"
+        source = "test index"
+        years = [2015, 2023]
+        values = [100, 126.24]
+        [price_indices.gdp]
+        name = "GDP deflator"
+        source = "test deflator"
+        years = [2015, 2023]
+        values = [75.0, 96.0]
+        [parameters]
+        c_nhs = { value = 100, price_year = 2015, source = "NHS cost" }
+        c_police = { value = 100, price_year = 2015, price_index = "gdp", source = "police cost" }
+        [states.A]
+        utility = 1
+        costs = { nhs = "c_nhs", police = "c_police" }
+        [states.D]
+        dead = true
+        [transitions]
+        A = { A = "C", D = 0 }
+        [strategies.s]
+        label = "s"
+        """
+    r = run_base_case(load_scenario(write(tmp_path, text)))
+    assert r.outcomes.loc["s", "nhs"] == pytest.approx(126.24)
+    assert r.outcomes.loc["s", "police"] == pytest.approx(100 * 96.0 / 75.0)
+    from heecon.scenario.errors import ScenarioError
+
+    with pytest.raises(ScenarioError, match="parameters.c_police.price_index"):
+        load_scenario(write(tmp_path, text.replace('price_index = "gdp"', 'price_index = "gpd"'), "typo.toml"))
+    with pytest.raises(ScenarioError, match="2014 is not covered by \\[price_indices.gdp\\]"):
+        load_scenario(write(tmp_path, text.replace('c_police = { value = 100, price_year = 2015', 'c_police = { value = 100, price_year = 2014'), "y.toml"))
