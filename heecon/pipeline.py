@@ -70,18 +70,19 @@ class RunResult:
     base: Any
     psa: Any
     out_dir: Path | None
+    analyses: Any = None  # heecon.sensitivity.suite.AnalysisSuite: what the scenario's analysis sections asked for
 
     def summary(self) -> dict[str, Any]:
         """``summary.json``'s content."""
         from heecon.report.results_folder import full_summary
 
-        return full_summary(self.base, self.psa)
+        return full_summary(self.base, self.psa, analyses=self.analyses)
 
 
 def run(scenario: Any, *, psa: int | None = None, out: str | Path | None = None, report: bool | None = None,
         executor: str | Any = "local", workers: int | None = None, scheduler: str | None = None,
         chunk_size: int | None = None, checkpoint: Any = None, progress: bool = False,
-        on_interrupt: Callable[[Path], None] | None = None) -> RunResult:
+        on_interrupt: Callable[[Path], None] | None = None, analyses: bool = True) -> RunResult:
     """What ``heecon run`` does: the base case, the PSA, the cost-consequence and budget tables, the figures and
     report, written atomically into one results folder.
 
@@ -104,6 +105,9 @@ def run(scenario: Any, *, psa: int | None = None, out: str | Path | None = None,
         Show a progress bar for the PSA.
     on_interrupt
         Called with the checkpoint folder when the PSA is interrupted (Ctrl-C) with chunks saved.
+    analyses
+        Also run the analyses the scenario's sections ask for ([dsa], [[thresholds]], [evppi], [subgroups],
+        [scenario_analysis], [cba]; :mod:`heecon.sensitivity.suite`).
     """
     from heecon.outcomes.base_case import run_base_case
 
@@ -124,20 +128,25 @@ def run(scenario: Any, *, psa: int | None = None, out: str | Path | None = None,
             if checkpoint is not None and on_interrupt is not None and Path(checkpoint).is_dir():
                 on_interrupt(Path(checkpoint))
             raise
+    from heecon.sensitivity.suite import run_suite, suite_writer
+
+    suite = run_suite(scenario, base, psa_result) if analyses else None
     if out is None:
-        return RunResult(base, psa_result, None)
+        return RunResult(base, psa_result, None, suite)
     from heecon.report.budget import budget_writer
     from heecon.report.consequence import consequence_writer
     from heecon.report.results_folder import write_results
 
     writers = [consequence_writer(base, psa_result), budget_writer(base)]
+    if suite is not None:
+        writers.append(suite_writer(suite))
     if report or (report is None and scenario.settings.report):
         from heecon.report.html import build_report
 
         writers.append(build_report)  # built inside the temporary folder: the report lands with the rest or not at all
-    out_dir = write_results(base, out, psa_result, writers=writers)
+    out_dir = write_results(base, out, psa_result, writers=writers, analyses=suite)
     if psa_result is not None and checkpoint is not None:
         import shutil
 
         shutil.rmtree(Path(checkpoint), ignore_errors=True)  # the results are in place: the checkpoint is not needed
-    return RunResult(base, psa_result, out_dir)
+    return RunResult(base, psa_result, out_dir, suite)

@@ -35,9 +35,23 @@ __all__ = ["CompiledModel", "compile_model", "check_scenario", "reward_names"]
 PROB_TOL = 1e-9
 
 
+#: The QALY column of a cost-benefit view ([cba]): the same QALYs, discounted at the cost-benefit health rate.
+CBA_QALYS = "qalys_cba"
+
+
 def reward_names(scenario: Scenario) -> list[str]:
-    """Outcome columns: one per cost sector, then QALYs and life years."""
-    return list(scenario.sectors) + ["qalys", "lys"]
+    """Outcome columns: one per cost sector, the QALYs of a cost-benefit view when the scenario has one, then
+    QALYs and life years (always the last two)."""
+    cba = getattr(scenario, "analyses", None) is not None and scenario.analyses.cba is not None
+    return list(scenario.sectors) + ([CBA_QALYS] if cba else []) + ["qalys", "lys"]
+
+
+def copy_qalys_to_cba(names: list[str], *arrays: np.ndarray) -> None:
+    """Give the cost-benefit QALY column (if any) the QALY column's rewards, in place (reward axis last)."""
+    if CBA_QALYS in names:
+        i, q = names.index(CBA_QALYS), names.index("qalys")
+        for a in arrays:
+            a[..., i] = a[..., q]
 
 
 @dataclass
@@ -277,6 +291,7 @@ def compile_model(scenario: Scenario, draws: Mapping[str, np.ndarray] | None = N
 
     if problems:
         raise ScenarioError(_dedupe(problems))
+    copy_qalys_to_cba(names, *V_blocks, *TR_blocks, start_rewards)
 
     P_all = np.ascontiguousarray(np.concatenate(P_blocks, axis=1))
     V_all = np.ascontiguousarray(np.concatenate(V_blocks, axis=1))
@@ -303,8 +318,11 @@ def reward_weights(scenario: Scenario, names: list[str]) -> np.ndarray:
     st = scenario.settings
     T, dt = st.n_cycles, st.cycle_years
     W = np.zeros((2, 3, len(names), T))
+    cba = scenario.analyses.cba if getattr(scenario, "analyses", None) is not None else None
     for r, name in enumerate(names):
         sched = st.discount_costs if r < len(scenario.sectors) else st.discount_effects
+        if name == CBA_QALYS and cba.discount_effects is not None:
+            sched = cba.discount_effects
         W[0, :, r, :] = cycle_weights(st.counting, T, dt, sched, st.discounting)
         W[1, :, r, :] = cycle_weights(st.counting, T, dt, type(sched).constant(0.0), st.discounting)
     return W

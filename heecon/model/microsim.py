@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from heecon.model.markov import CompiledModel, _Env, _segments, compile_model
+from heecon.model.markov import CompiledModel, copy_qalys_to_cba, _Env, _segments, compile_model
 from heecon.scenario.errors import Problem, ScenarioError
 from heecon.scenario.types import Scenario
 
@@ -136,6 +136,7 @@ def _reward_block(c: Any, evs: list[Any]) -> np.ndarray:
             block[:, ei, c.sector_idx[sec]] = v
         if ev.qalys is not None:
             block[:, ei, c.iq] = c.arr(c.env0, ev.qalys, f"{ev.key}.qalys")[0]
+    copy_qalys_to_cba(c.model.reward_names, block)
     return block
 
 

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["sector_index", "perspective_costs", "sector_sum"]
+__all__ = ["sector_index", "perspective_costs", "sector_sum", "distinct_perspectives"]
 
 
 def sector_index(scenario: Any, perspective: str | Sequence[str] | None = None) -> list[int]:
@@ -32,3 +32,16 @@ def perspective_costs(totals: np.ndarray, scenario: Any, perspective: str | Sequ
                       discounted: bool = True) -> np.ndarray:
     """Costs in a perspective from totals ``[..., R, 2]`` (the last axis discounted, undiscounted)."""
     return sector_sum(totals[..., 0 if discounted else 1], sector_index(scenario, perspective))
+
+
+def distinct_perspectives(scenario: Any) -> list[str]:
+    """Perspectives in scenario order, skipping one whose sectors repeat an earlier one (e.g. an implicit 'all')."""
+    seen: set[frozenset[str]] = set()
+    out = []
+    for p, secs in scenario.perspectives.items():
+        key = frozenset(secs)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(p)
+    return out

@@ -33,7 +33,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from heecon.outcomes.perspectives import perspective_costs
+from heecon.outcomes.perspectives import distinct_perspectives, perspective_costs
 from heecon.scenario.sectors import PAYER_GROUPS, SECTOR_LABELS, payer_groups
 
 __all__ = ["PAYER_GROUPS", "SECTOR_LABELS", "cost_consequence", "consequence_markdown", "consequence_writer",
@@ -56,19 +56,6 @@ def _interval(x: np.ndarray | None) -> tuple[float, float]:
 
 def _singular(label: str) -> str:
     return label[:-1] if label.endswith("s") and not label.endswith("ss") else label
-
-
-def _distinct_perspectives(scenario: Any) -> list[str]:
-    """Perspectives in scenario order, skipping one whose sectors repeat an earlier one (e.g. an implicit 'all')."""
-    seen: set[frozenset[str]] = set()
-    out = []
-    for p, secs in scenario.perspectives.items():
-        key = frozenset(secs)
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(p)
-    return out
 
 
 def _days_in_states(result: Any) -> dict[str, dict[str, float]]:
@@ -125,7 +112,7 @@ def cost_consequence(result: Any, psa: Any = None, per: float = 100) -> pd.DataF
     cur = st.currency
     sectors = list(sc.sectors)
     groups = payer_groups(sectors)
-    perspectives = _distinct_perspectives(sc)
+    perspectives = distinct_perspectives(sc)
     ev_labels = {n: e.label for n, e in (sc.microsim.events.items() if sc.microsim is not None else [])}
     ev_cols = [c for c in o.columns if c.startswith("events:")]
     averted = [e for e in st.averted_events if f"events:{e}" in o.columns]

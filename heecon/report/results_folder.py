@@ -17,7 +17,8 @@ from heecon.outcomes.base_case import BaseCaseResult, jsonable
 __all__ = ["full_summary", "write_results", "atomic_output_dir"]
 
 
-def full_summary(result: BaseCaseResult, psa: Any = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def full_summary(result: BaseCaseResult, psa: Any = None, extra: dict[str, Any] | None = None,
+                 analyses: Any = None) -> dict[str, Any]:
     """summary.json: the base case, and the PSA summary (``psa``) when one was run."""
     summary = result.summary()
 
@@ -25,18 +26,26 @@ def full_summary(result: BaseCaseResult, psa: Any = None, extra: dict[str, Any] 
     if psa is not None:
         summary["psa"] = jsonable(psa.summary())
         summary["settings"]["psa_samples"] = int(psa.totals.shape[0])
+    if analyses is not None:
+        frames = analyses.frames()
+        summary["analyses"] = jsonable({
+            "files": sorted(frames),
+            "thresholds": frames["thresholds.csv"].to_dict(orient="records") if "thresholds.csv" in frames else [],
+            "cba": frames["cba.csv"].to_dict(orient="records") if "cba.csv" in frames else [],
+            "notes": list(analyses.notes),
+        })
     if extra:
         summary.update(jsonable(extra))
     return summary
 
 
 def write_results(result: BaseCaseResult, out_dir: str | Path, psa: Any = None,
-                  extra: dict[str, Any] | None = None, writers: list[Any] | None = None) -> Path:
+                  extra: dict[str, Any] | None = None, writers: list[Any] | None = None, analyses: Any = None) -> Path:
     """Write ``summary.json``, ``outcomes.csv``, ``icers.csv``, ``trace.csv``, ``per_cycle.csv`` (and the PSA
     files when a PSA result is given) into a temporary folder renamed into place at the end."""
     out_dir = Path(out_dir)
     with atomic_output_dir(out_dir) as tmp:
-        summary = full_summary(result, psa, extra)
+        summary = full_summary(result, psa, extra, analyses)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
         result.outcomes.to_csv(tmp / "outcomes.csv")
         result.icers.to_csv(tmp / "icers.csv", index=False)

@@ -34,8 +34,12 @@ TOP_KEYS = {
     "engagement": "microsimulation treatment engagement",
     "calibration": "calibration targets",
     "budget_impact": "budget impact settings",
-    "evppi": "EVPPI settings",
-    "dsa": "deterministic sensitivity settings",
+    "evppi": "EVPPI by parameter group in the default run (groups, population)",
+    "dsa": "one-way deterministic sensitivity in the default run (parameters, perspectives, wtp)",
+    "thresholds": "break-even values in the default run ([[thresholds]]: parameter, measure, perspectives)",
+    "subgroups": "subgroups analysed in the default run ([subgroups.NAME]: label, set or file)",
+    "scenario_analysis": "variants and structural alternatives in the default run ([scenario_analysis.NAME])",
+    "cba": "a Green Book cost-benefit view (value_per_qaly, discount_effects, perspective)",
     "gsa": "global sensitivity settings",
 }
 SETTINGS_KEYS = {

@@ -20,9 +20,10 @@ from heecon.scenario.expr import KNOWN_FUNCTION_NAMES, TIME_NAMES, Expr, parse
 from heecon.scenario.errors import Collector, Problem, ScenarioError
 from heecon.scenario.files import apply_overrides, load_chain
 from heecon.scenario.keys import NAME_RE, RESERVED, START_KEYS, TOP_KEYS
+from heecon.scenario.analyses import read_analyses
 from heecon.scenario.names import check_micro_names, check_names
 from heecon.scenario.reader import Reader, existing_file, typename
-from heecon.scenario.sections import parse_transition_ref, read_joints, read_parameter, read_price_index, read_settings, read_state, read_strategies, read_table, read_transition_rewards, read_transitions
+from heecon.scenario.sections import read_discount, parse_transition_ref, read_joints, read_parameter, read_price_index, read_settings, read_state, read_strategies, read_table, read_transition_rewards, read_transitions
 from heecon.scenario.types import (
     Parameter,
     Scenario,
@@ -53,10 +54,13 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     raw, origins, files = load_chain(path, (), problems)
     if problems:
         raise ScenarioError(problems)
+    overrides = tuple(overrides)
     apply_overrides(raw, overrides, origins, problems)
     if problems:
         raise ScenarioError(problems)
-    return build_scenario(raw, path, origins, files)
+    scenario = build_scenario(raw, path, origins, files)
+    scenario.overrides = overrides
+    return scenario
 
 
 def scenario_from_dict(raw: dict[str, Any], path: str | Path = "<scenario>") -> Scenario:
@@ -214,6 +218,7 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
         col.add(micro_keys[0], "is a microsimulation section: set settings.engine = \"microsim\" to use it")
 
     joints, joint_specs = read_joints(raw.get("joints", {}), rd, params)
+    analyses = read_analyses(raw, rd, path, params, perspectives, strategies, read_discount)
     price_index, price_indices = read_price_index(raw.get("price_index"), rd, params, settings, raw.get("price_indices"))
 
     # names used in expressions must exist
@@ -230,7 +235,7 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
         parameters=params, tables=tables, states=states, transitions=transitions, transition_rewards=trewards,
         start_states=start_states, start_costs=start_costs, start_qalys=start_qalys, strategies=strategies,
         sectors=tuple(sectors), perspectives=perspectives, sha256=_sha256(raw, extra), raw=raw, origins=origins,
-        joints=joints, price_index=price_index, price_indices=price_indices, microsim=micro, joint_specs=joint_specs, budget=budget, calibration_targets=targets,
+        joints=joints, price_index=price_index, price_indices=price_indices, microsim=micro, joint_specs=joint_specs, budget=budget, calibration_targets=targets, analyses=analyses,
     )
 
 

@@ -196,6 +196,8 @@ class Scenario:
     budget: Any = None  # heecon.scenario.budget_spec.BudgetSpec of a [budget_impact] section
     calibration_targets: list[Any] = field(default_factory=list)  # heecon.scenario.calibration_targets
     joint_specs: dict[str, Any] = field(default_factory=dict)  # joints.NAME -> parsed heecon.params joint
+    overrides: tuple[str, ...] = ()  # the --set overrides it was loaded with (variants and subgroups inherit them)
+    analyses: Any = None  # heecon.scenario.analyses.Analyses: what the default run analyses beside the PSA
 
     def price_factor(self, name: str) -> float:
         """Multiplier bringing parameter ``name`` from its own price year to ``settings.price_year`` (1 if none)."""

@@ -129,7 +129,17 @@ class OneWayResult:
 def one_way(scenario: Scenario, params: Sequence[str] | None = None, *, strategy: str | None = None,
             wtp: float | None = None, perspective: str | None = None) -> OneWayResult:
     """One-way DSA of every parameter with a range (or a distribution), evaluated in one engine call."""
-    strategy, wtp, perspective = _pick(scenario, strategy, wtp, perspective)
+    p = perspective or scenario.settings.perspective
+    return one_way_by_perspective(scenario, params, strategy=strategy, wtp=wtp, perspectives=[p])[p]
+
+
+def one_way_by_perspective(scenario: Scenario, params: Sequence[str] | None = None, *, strategy: str | None = None,
+                           wtp: float | None = None, perspectives: Sequence[str] | None = None
+                           ) -> dict[str, OneWayResult]:
+    """One-way DSA in several perspectives from one engine call (the same parameter sets, costs summed per
+    perspective)."""
+    perspectives = list(perspectives or [scenario.settings.perspective])
+    picks = [_pick(scenario, strategy, wtp, p) for p in perspectives]
     ranges = parameter_ranges(scenario, params)
     if ranges.empty:
         raise DSAError("no parameter has a range or a distribution to vary; add range = [low, high] to parameters")
@@ -140,15 +150,18 @@ def one_way(scenario: Scenario, params: Sequence[str] | None = None, *, strategy
         draws[nm][1 + 2 * i] = lo
         draws[nm][2 + 2 * i] = hi
     totals = evaluate_totals(scenario, draws, n)
-    out = _outcomes(scenario, totals, strategy, wtp, perspective)
-    base = out.iloc[0]
-    tab = ranges.copy()
-    for col in ("inc_nmb", "icer", "inc_costs", "inc_qalys"):
-        tab[f"{col}_low"] = out[col].to_numpy()[1::2]
-        tab[f"{col}_high"] = out[col].to_numpy()[2::2]
-    tab["swing"] = (tab["inc_nmb_high"] - tab["inc_nmb_low"]).abs()
-    tab = tab.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
-    return OneWayResult(tab, base, strategy, scenario.settings.comparator, wtp, perspective)
+    results = {}
+    for (strat, w, persp) in picks:
+        out = _outcomes(scenario, totals, strat, w, persp)
+        base = out.iloc[0]
+        tab = ranges.copy()
+        for col in ("inc_nmb", "icer", "inc_costs", "inc_qalys"):
+            tab[f"{col}_low"] = out[col].to_numpy()[1::2]
+            tab[f"{col}_high"] = out[col].to_numpy()[2::2]
+        tab["swing"] = (tab["inc_nmb_high"] - tab["inc_nmb_low"]).abs()
+        tab = tab.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
+        results[persp] = OneWayResult(tab, base, strat, scenario.settings.comparator, w, persp)
+    return results
 
 
 def two_way(scenario: Scenario, a: str, b: str, *, n: int = 11, strategy: str | None = None, wtp: float | None = None,
@@ -178,13 +191,17 @@ class ThresholdResult:
 
 def threshold(scenario: Scenario, param: str, *, strategy: str | None = None, wtp: float | None = None,
               perspective: str | None = None, bounds: tuple[float, float] | None = None,
-              n_grid: int = 41) -> ThresholdResult:
-    """The value of ``param`` at which ``strategy``'s ICER against the comparator equals ``wtp``.
+              n_grid: int = 41, measure: str = "nmb") -> ThresholdResult:
+    """The value of ``param`` at which ``strategy``'s ICER against the comparator equals ``wtp`` (``measure =
+    "nmb"``), or at which its incremental cost in the perspective is zero: it pays for itself (``"net_cost"``).
 
-    Solves incremental NMB(x) = 0 (equivalently ICER = WTP where the strategy gains QALYs): a grid in one engine
-    call brackets the sign changes, then Brent's method refines the first one. When incremental NMB keeps one
-    sign over the range, no threshold exists there and the message says which way the decision goes.
+    Solves incremental NMB(x) = 0 (equivalently ICER = WTP where the strategy gains QALYs), or incremental
+    cost(x) = 0: a grid in one engine call brackets the sign changes, then Brent's method refines the first one.
+    When the measure keeps one sign over the range, no threshold exists there and the message says which way the
+    decision goes.
     """
+    if measure not in ("nmb", "net_cost"):
+        raise DSAError(f"the threshold measure must be 'nmb' or 'net_cost', got {measure!r}")
     strategy, wtp, perspective = _pick(scenario, strategy, wtp, perspective)
     base = _base_value(scenario, param)
     if bounds is None:
@@ -199,26 +216,32 @@ def threshold(scenario: Scenario, param: str, *, strategy: str | None = None, wt
     def inmb(values: np.ndarray) -> pd.DataFrame:
         return _outcomes(scenario, evaluate_totals(scenario, {param: values}, len(values)), strategy, wtp, perspective)
 
+    col, sgn = ("inc_nmb", 1.0) if measure == "nmb" else ("inc_costs", -1.0)  # y > 0: the strategy is preferred
     grid = inmb(xs)
     grid.insert(0, param, xs)
-    y = grid["inc_nmb"].to_numpy()
+    y = sgn * grid[col].to_numpy()
     sign = np.sign(y)
     idx = np.nonzero(sign[:-1] * sign[1:] <= 0)[0]
+    what = (f"incremental NMB at {wtp:,.0f} per QALY" if measure == "nmb"
+            else f"the incremental cost ({perspective} perspective)")
     if len(idx) == 0:
-        side = "cost-effective" if y[0] > 0 else "not cost-effective"
-        msg = (f"no threshold for {param} in [{lo:g}, {hi:g}]: {strategy} is {side} against "
-               f"{scenario.settings.comparator} at {wtp:,.0f} per QALY over the whole range "
-               f"(incremental NMB from {y.min():,.1f} to {y.max():,.1f})")
+        if measure == "nmb":
+            side = (f"cost-effective against {scenario.settings.comparator} at {wtp:,.0f} per QALY" if y[0] > 0 else
+                    f"not cost-effective against {scenario.settings.comparator} at {wtp:,.0f} per QALY")
+        else:
+            side = ("cost-saving" if y[0] > 0 else "cost-increasing") + f" against {scenario.settings.comparator}"
+        msg = (f"no threshold for {param} in [{lo:g}, {hi:g}]: {strategy} is {side} over the whole range "
+               f"({what} from {(sgn * y).min():,.1f} to {(sgn * y).max():,.1f})")
         return ThresholdResult(param, None, msg, grid)
     i = int(idx[0])
     if y[i] == 0:
         x = float(xs[i])
     else:
-        x = brentq(lambda v: float(inmb(np.array([v]))["inc_nmb"].iloc[0]), xs[i], xs[i + 1], xtol=1e-10 * max(1, abs(xs[i])),
-                   rtol=1e-12)
+        x = brentq(lambda v: float(inmb(np.array([v]))[col].iloc[0]), xs[i], xs[i + 1],
+                   xtol=1e-10 * max(1, abs(xs[i])), rtol=1e-12)
     more = f" (the sign changes {len(idx)} times in the range; this is the lowest)" if len(idx) > 1 else ""
-    msg = (f"{strategy} vs {scenario.settings.comparator}: incremental NMB at {wtp:,.0f} per QALY is zero at "
-           f"{param} = {x:.6g} (base case {base:g}){more}")
+    msg = (f"{strategy} vs {scenario.settings.comparator}: {what} is zero at {param} = {x:.6g} "
+           f"(base case {base:g}){more}")
     return ThresholdResult(param, x, msg, grid)
 
 

@@ -564,7 +564,8 @@ def _evppi_rows(c: np.ndarray, e: np.ndarray, w: np.ndarray, Y: np.ndarray, cols
 
 def evppi(psa_result: Any, groups: Sequence[str | Sequence[str]] | Mapping[str, Sequence[str]] | None = None,
           wtp: float | Sequence[float] | None = None, perspective: str | None = None, *, method: str = "auto",
-          gp_samples: int = 500, se_draws: int = 200, seed: int | None = None) -> EVPPIResult:
+          gp_samples: int = 500, se_draws: int = 200, seed: int | None = None,
+          population: Mapping[str, Any] | None = None) -> EVPPIResult:
     """EVPPI of parameters and parameter groups from a PSA result (Strong, Oakley & Brennan 2014).
 
     Parameters
@@ -583,6 +584,9 @@ def evppi(psa_result: Any, groups: Sequence[str | Sequence[str]] | Mapping[str, 
         See :func:`evppi_arrays`.
     seed
         Seed of the GP subsample and the SE draws (default: the PSA's seed).
+    population
+        ``{"population_per_year", "years", "discount_rate"}`` for population EVPPI (default: from
+        ``settings.population_size``, ``settings.evpi_years`` and the cost discount rate).
 
     Returns
     -------
@@ -614,8 +618,7 @@ def evppi(psa_result: Any, groups: Sequence[str | Sequence[str]] | Mapping[str, 
         groups = {lab: ms for lab, ms in default_groups(sc).items() if any(m in varying for m in ms)}
         if not groups:
             raise EVPPIError("no parameter varies in this PSA, so every EVPPI is 0")
-    population = None
-    if st.population_size:
+    if population is None and st.population_size:
         population = {"population_per_year": st.population_size, "years": st.evpi_years,
                       "discount_rate": st.discount_costs.rates[0]}
     res = evppi_arrays(psa_result.costs(persp), psa_result.effects(), inputs, groups,
