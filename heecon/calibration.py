@@ -47,9 +47,19 @@ def targets(scenario: Scenario) -> list[CalibrationTarget]:
     return list(scenario.calibration_targets)
 
 
-def _variant(scenario: Scenario, edit: Any, overrides: dict[str, float] | None = None) -> Scenario:
+def _variant(scenario: Scenario, edit: Any, overrides: dict[str, float] | None = None,
+             sets: tuple[str, ...] = ()) -> Scenario:
     raw = copy.deepcopy(scenario.raw)
-    raw.pop("budget_impact", None)  # a variant runs only the model (its horizon may be shorter than the budget's)
+    for k in ("budget_impact", "scenario_analysis", "subgroups", "thresholds", "dsa", "evppi"):
+        raw.pop(k, None)  # a variant runs only the model (its horizon may be shorter than the budget's)
+    if sets:
+        from heecon.scenario.errors import ScenarioError
+        from heecon.scenario.files import apply_overrides
+
+        problems: list[Any] = []
+        apply_overrides(raw, sets, dict(scenario.origins), problems)
+        if problems:
+            raise ScenarioError(problems)
     edit(raw)
     for name, v in (overrides or {}).items():
         spec = raw["parameters"][name]
@@ -82,7 +92,7 @@ def evaluate_target(scenario: Scenario, t: CalibrationTarget, overrides: dict[st
                 raw["events"][e]["expected"] = False  # drawn, so that "at least one" can be counted
                 raw["events"][e]["moves_to"] = "Calibration_flag"
                 raw["events"][e]["move_probability"] = 1.0
-        sc = _variant(scenario, edit, overrides)
+        sc = _variant(scenario, edit, overrides, t.overrides)
         run = evaluate_microsim(sc, None, 1, n_keep=1, individuals=n_ind)
         flag = list(sc.states).index("Calibration_flag")
         col = _expanded_index(sc, flag)
@@ -90,19 +100,43 @@ def evaluate_target(scenario: Scenario, t: CalibrationTarget, overrides: dict[st
     if t.statistic == "ever_state":
         def edit(raw: dict[str, Any]) -> None:
             horizon(raw, t.cycles)
-            raw["states"][t.state]["absorbing"] = True
-            raw["transitions"].pop(t.state, None)
-            for c in raw.get("covariates", []):  # covariates on moves out of the now-absorbing state
-                trs = c.get("transitions")
-                if isinstance(trs, list):
-                    c["transitions"] = [x for x in trs if not x.replace(" ", "").startswith(f"{t.state}->")]
+            for st in t.states:
+                raw["states"][st]["absorbing"] = True
+                raw["states"][st].pop("tunnel", None)
+                raw["states"][st].pop("tunnel_exit", None)
+                raw["transitions"].pop(st, None)
+                for c in raw.get("covariates", []):  # covariates on moves out of the now-absorbing state
+                    trs = c.get("transitions")
+                    if isinstance(trs, list):
+                        c["transitions"] = [x for x in trs if not x.replace(" ", "").startswith(f"{st}->")]
+                raw["time_in_state"] = [x for x in raw.get("time_in_state", [])
+                                        if not str(x.get("transition", "")).replace(" ", "").startswith(f"{st}->")]
             raw["covariates"] = [c for c in raw.get("covariates", []) if c.get("transitions") != [] or c.get("events")]
-        sc = _variant(scenario, edit, overrides)
+        sc = _variant(scenario, edit, overrides, t.overrides)
         run = evaluate_microsim(sc, None, 1, n_keep=1, individuals=n_ind)
-        col = _expanded_index(sc, list(sc.states).index(t.state))
-        return float(run.occupancy[strategies.index(t.strategy), t.cycles, col])
+        cols = [_expanded_index(sc, list(sc.states).index(st)) for st in t.states]
+        return float(run.occupancy[strategies.index(t.strategy), t.cycles, cols].sum())
+    if t.statistic == "mean_events":
+        sc = _variant(scenario, lambda raw: horizon(raw, t.cycles), overrides, t.overrides)
+        run = evaluate_microsim(sc, None, 1, individuals=n_ind)
+        idx = [run.event_names.index(e) for e in t.events]
+        return float(run.events[0][strategies.index(t.strategy), idx].sum())
+    if t.statistic == "state_share":
+        sc = _variant(scenario, lambda raw: horizon(raw, t.cycles), overrides, t.overrides)
+        run = evaluate_microsim(sc, None, 1, n_keep=1, individuals=n_ind)
+        occ = run.occupancy[strategies.index(t.strategy), 1:t.cycles + 1]  # points 1..cycles
+
+        def person_time(names: tuple[str, ...]) -> float:
+            cols = []
+            for st in names:
+                i0 = _expanded_index(sc, list(sc.states).index(st))
+                cols += list(range(i0, i0 + max(sc.states[st].tunnel, 1)))
+            return float(occ[:, cols].sum())
+
+        den = person_time(t.of_states)
+        return person_time(t.states) / den if den > 0 else float("nan")
     if t.statistic == "event_ratio":
-        sc = _variant(scenario, lambda raw: horizon(raw, t.cycles), overrides)
+        sc = _variant(scenario, lambda raw: horizon(raw, t.cycles), overrides, t.overrides)
         run = evaluate_microsim(sc, None, 1, individuals=n_ind)
         idx = [run.event_names.index(e) for e in t.events]
         a = run.events[0][strategies.index(t.strategy), idx].sum()
@@ -115,7 +149,7 @@ def evaluate_target(scenario: Scenario, t: CalibrationTarget, overrides: dict[st
         ov = dict(overrides or {})
         if smr is not None:
             ov[t.parameter] = smr  # type: ignore[index]
-        sc = _variant(scenario, lambda raw: horizon(raw, t.cycles), ov)
+        sc = _variant(scenario, lambda raw: horizon(raw, t.cycles), ov, t.overrides)
         run = evaluate_microsim(sc, None, 1, n_keep=1, individuals=n_ind)
         cols = [_expanded_index(sc, d) for d in dead]
         res.append(run.occupancy[strategies.index(t.strategy), t.cycles, cols].sum())

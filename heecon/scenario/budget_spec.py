@@ -22,7 +22,8 @@ _NUMBERS = ("sites", "referred_per_site_year", "share_assessed", "share_eligible
 _SHARES = ("share_assessed", "share_eligible", "share_starting", "share_completing")
 _OPTIONAL_NUMBERS = ("starts_per_place_year",)
 _KEYS = set(_NUMBERS) | set(_OPTIONAL_NUMBERS) | {"years", "uptake", "discount", "cashable", "payers", "strategy",
-                                                  "comparator", "entry", "source", "sources"}
+                                                  "comparator", "entry", "source", "sources", "fixed_costs",
+                                                  "setup_costs", "replaces"}
 # numbers that must have a [budget_impact.sources] entry (conventions such as discount/entry need none)
 _SOURCED = ("years",) + _NUMBERS + ("uptake", "cashable")
 ENTRY_OFFSETS = {"start": 0.0, "mid-year": 0.5}
@@ -51,6 +52,9 @@ class BudgetSpec:
     entry: str = "start"
     source: str = ""
     sources: dict[str, str] = field(default_factory=dict)
+    fixed_costs: dict[str, str] = field(default_factory=dict)  # sector -> parameter: cost per site per year
+    setup_costs: dict[str, str] = field(default_factory=dict)  # sector -> parameter: one-off cost per site, year 1
+    replaces: tuple[str, ...] = ()  # sectors whose per-person costs the fixed costs replace (not added twice)
 
     @property
     def referrals_per_year(self) -> float:
@@ -106,6 +110,7 @@ def read_budget_spec(scenario: Any, raw: Mapping[str, Any] | None = None) -> Bud
     n_years, vals, uptake, rate = _read_funnel(sec, scenario, bad)
     payers, cashable = _read_payers(sec, sectors, bad)
     strat, comp, entry, source, sources = _read_adoption(sec, scenario, strategies, bad)
+    fixed, setup, replaces = _read_service_costs(sec, scenario, sectors, bad)
     if problems:
         raise ScenarioError(problems)
     return BudgetSpec(
@@ -115,7 +120,7 @@ def read_budget_spec(scenario: Any, raw: Mapping[str, Any] | None = None) -> Bud
         groups_per_site=vals["groups_per_site"], places_per_group=vals["places_per_group"], uptake=uptake,
         cashable=cashable, payers=payers, strategy=str(strat), comparator=str(comp), discount_rate=rate,
         starts_per_place_year=vals.get("starts_per_place_year", 1.0), entry=str(entry), source=source,
-        sources=sources,
+        sources=sources, fixed_costs=fixed, setup_costs=setup, replaces=replaces,
     )
 
 
@@ -289,3 +294,36 @@ def _read_adoption(sec: Mapping[str, Any], scenario: Any, strategies: list[str],
             bad("sources", f"no source for {needed}: every number needs one (write 'ASSUMPTION: ...' where it is "
                            "a judgement)")
     return strat, comp, entry, source, sources
+
+
+def _read_service_costs(sec: Mapping[str, Any], scenario: Any, sectors: list[str], bad: Any
+                        ) -> tuple[dict[str, str], dict[str, str], tuple[str, ...]]:
+    """Costs of running the service that do not follow the number of starters: fixed costs per site per year (a
+    team paid whether or not its places are filled) and one-off set-up costs per site, each by sector and given as a
+    parameter (so it carries its source and price year); ``replaces`` names the sectors whose per-person costs they
+    stand for, so that a service's cost is counted once."""
+    params = getattr(scenario, "parameters", {}) or {}
+    out: list[dict[str, str]] = []
+    for key in ("fixed_costs", "setup_costs"):
+        raw = sec.get(key, {})
+        got: dict[str, str] = {}
+        if not isinstance(raw, Mapping):
+            bad(key, f"must be a table of sector = \"parameter\", got {raw!r}")
+        else:
+            for x, v in raw.items():
+                if x not in sectors:
+                    bad(f"{key}.{x}", f"unknown sector '{x}'.{did_you_mean(str(x), sectors)} Valid: {valid_list(sectors)}.")
+                elif not isinstance(v, str) or v not in params:
+                    bad(f"{key}.{x}", f"must name a parameter (with its source).{did_you_mean(str(v), params)}")
+                else:
+                    got[str(x)] = v
+        out.append(got)
+    rep = sec.get("replaces", [])
+    rep = [rep] if isinstance(rep, str) else rep
+    if not isinstance(rep, list) or any(x not in sectors for x in rep):
+        bad("replaces", f"must be a list of sectors whose per-person costs the fixed costs stand for; valid: "
+                        f"{valid_list(sectors)}; got {rep!r}")
+        rep = []
+    if rep and not out[0]:
+        bad("replaces", "names sectors whose per-person costs are replaced, but there are no fixed_costs")
+    return out[0], out[1], tuple(rep)

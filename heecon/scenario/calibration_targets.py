@@ -13,9 +13,9 @@ from heecon.scenario.errors import Problem, ScenarioError
 
 __all__ = ["CalibrationTarget", "read_targets", "STATISTICS", "TARGET_KEYS"]
 
-STATISTICS = ("ever_event", "ever_state", "event_ratio", "mortality_ratio")
-TARGET_KEYS = {"statistic", "events", "state", "strategy", "comparator", "cycles", "target", "tolerance", "fit", "bounds",
-               "source", "parameter", "label", "individuals"}
+STATISTICS = ("ever_event", "ever_state", "event_ratio", "mortality_ratio", "mean_events", "state_share")
+TARGET_KEYS = {"statistic", "events", "state", "states", "of_states", "strategy", "comparator", "cycles", "target",
+               "tolerance", "fit", "bounds", "source", "parameter", "label", "individuals", "set"}
 
 
 @dataclass
@@ -34,6 +34,9 @@ class CalibrationTarget:
     bounds: tuple[float, float] | None
     source: str
     individuals: int | None
+    states: tuple[str, ...] = ()  # ever_state / state_share: the states counted (``state`` or ``states``)
+    of_states: tuple[str, ...] = ()  # state_share: the person-time it is a share of
+    overrides: tuple[str, ...] = ()  # set = ["key.path=value", ...]: the target's population or setting
 
 
 def read_targets(scenario: Any) -> list[CalibrationTarget]:
@@ -79,11 +82,29 @@ def read_targets(scenario: Any) -> list[CalibrationTarget]:
         for e in events:
             if micro is None or e not in micro.events:
                 bad(f"unknown event {e!r}", "events")
-        if stat in ("ever_event", "event_ratio") and not events:
+        if stat in ("ever_event", "event_ratio", "mean_events") and not events:
             bad(f"a '{stat}' target needs events = [the event names it counts]", "events")
         state = t.get("state")
-        if stat == "ever_state" and state not in scenario.states:
-            bad(f"needs a state; valid: {', '.join(scenario.states)}", "state")
+        states = t.get("states", [state] if state is not None else [])
+        states = [states] if isinstance(states, str) else states
+        of_states = t.get("of_states", [])
+        of_states = [of_states] if isinstance(of_states, str) else of_states
+        if stat in ("ever_state", "state_share") and (not isinstance(states, list) or not states):
+            bad(f"needs state = \"NAME\" or states = [...]; valid: {', '.join(scenario.states)}", "states")
+            states = []
+        for k_, names in (("states", states), ("of_states", of_states)):
+            for x in names if isinstance(names, list) else []:
+                if x not in scenario.states:
+                    bad(f"unknown state {x!r}; valid: {', '.join(scenario.states)}", k_)
+        if stat == "state_share" and not of_states:
+            bad("a 'state_share' target needs of_states = [the states whose person-time it is a share of]", "of_states")
+        if stat == "mean_events" and not events:
+            bad("a 'mean_events' target needs events = [the event names it counts]", "events")
+        sets = t.get("set", [])
+        sets = [sets] if isinstance(sets, str) else sets
+        if not isinstance(sets, list) or not all(isinstance(x, str) and "=" in x for x in sets):
+            bad("must be a list of \"key.path=value\" overrides (the target's population or settings)", "set")
+            sets = []
         fit = t.get("fit")
         if fit is not None and fit not in scenario.parameters:
             bad(f"unknown parameter {fit!r}", "fit")
@@ -98,7 +119,8 @@ def read_targets(scenario: Any) -> list[CalibrationTarget]:
         b = t.get("bounds")
         out.append(CalibrationTarget(name, stat, tgt, tol, cyc, strategy, t.get("comparator"), list(events), state,
                                      par, fit, (float(b[0]), float(b[1])) if b else None, str(t.get("source", "")),
-                                     t.get("individuals")))
+                                     t.get("individuals"), tuple(states if isinstance(states, list) else []),
+                                     tuple(of_states if isinstance(of_states, list) else []), tuple(sets)))
     if problems:
         raise ScenarioError(problems)
     return out
