@@ -41,11 +41,32 @@ def test_every_parameter_has_a_source_and_assumptions_are_labelled(flagship):
 
 
 def test_calibration_targets_hold_for_the_shipped_scenario(flagship):
-    rows = calibrate(flagship, fit=False, individuals=20000)
-    assert {r["target"] for r in rows} == {"reoffending_1y", "ae_1y", "mh_admission_1y", "excess_mortality",
-                                           "moam_offences_ratio_3y"}
+    rows = calibrate(flagship, fit=False)
+    names = {r["target"] for r in rows}
+    assert len(names) >= 8 and {"reoffending_1y", "custody_1y"} <= names  # custody and the PAU arm's reoffending
     for r in rows:
         assert r["within_tolerance"], r
+
+
+def test_at_most_a_fifth_of_the_sourced_parameters_rest_on_assumption(flagship):
+    from heecon.report.evidence import evidence_rows
+
+    sourced = [r for r in evidence_rows(flagship) if not r["derived"]]
+    assumed = [r["parameter"] for r in sourced if r["assumption"]]
+    assert len(assumed) <= 0.2 * len(sourced), (len(assumed), len(sourced), assumed)
+
+
+def test_with_every_alive_utility_equal_only_survival_changes_qalys(tmp_path):
+    """No structural QALY artefact: with the men's utilities equal everywhere and victims' health left out, the
+    QALY difference is the utility times the life-year difference (here none: offending does not change survival)."""
+    from heecon.outcomes.base_case import run_base_case
+
+    sc = load_scenario(FLAGSHIP, ["settings.individuals=2000", "parameters.u_mh_inpatient=\"u_community\"",
+                                  "parameters.u_custody_ratio.value=1", "parameters.count_victim_health.value=0"])
+    o = run_base_case(sc).outcomes
+    dq = o.loc["mbt", "qalys"] - o.loc["pau", "qalys"]
+    dly = o.loc["mbt", "lys"] - o.loc["pau", "lys"]
+    assert dq == pytest.approx(0.56 * dly, abs=1e-9)
 
 
 def test_poisson_lognormal_heterogeneity_fit():
@@ -60,7 +81,7 @@ def test_poisson_lognormal_heterogeneity_fit():
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.stem for v in VARIANTS])
 def test_variant_runs(variant, tmp_path):
     r = CliRunner().invoke(app, ["run", str(variant), "--psa", "0", "--json", "--out", str(tmp_path / "r"),
-                                 "--set", "settings.individuals=400"])
+                                 "--set", "settings.individuals=400", "--no-analyses"])
     assert r.exit_code == 0, r.output
     s = json.loads(r.output)
     assert len(s["strategies"]) >= 2
@@ -69,10 +90,10 @@ def test_variant_runs(variant, tmp_path):
 
 def test_null_effect_variant_changes_no_offences(tmp_path):
     r = CliRunner().invoke(app, ["run", str(SCENARIOS / "variants" / "null_effect.toml"), "--psa", "0", "--json",
-                                 "--out", str(tmp_path / "r"), "--set", "settings.individuals=2000"])
+                                 "--out", str(tmp_path / "r"), "--set", "settings.individuals=2000", "--no-analyses"])
     s = json.loads(r.output)
     ev = {x["name"]: x["events_per_person"] for x in s["strategies"]}
-    for e in ("offence_violent_injury", "offence_other"):
+    for e in ("offence_violent_injury", "offence_violent_no_injury", "offence_other"):
         assert ev["mbt"][e] == pytest.approx(ev["pau"][e], rel=1e-12)  # common random numbers: identical paths
 
 

@@ -37,6 +37,7 @@ def run(
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (implies --executor dask).")] = None,
     chunk_size: Annotated[Optional[int], typer.Option("--chunk-size", min=1, help="PSA samples per chunk (default: the engine's, ~4 chunks per worker). Finished chunks are checkpointed.")] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue the interrupted PSA run whose results folder is DIR: only chunks not yet finished are computed.", metavar="DIR")] = None,
+    analyses: Annotated[bool, typer.Option("--analyses/--no-analyses", help="Run the analyses the scenario asks for ([dsa], [[thresholds]], [evppi], [subgroups], [scenario_analysis], [cba]).")] = True,
 ) -> None:
     """Run a scenario: costs, QALYs, life years, incremental table and net benefit per strategy (and a PSA)."""
     from heecon.execution.checkpoint import CheckpointTarget, checkpoint_dir_for, resume_manifest, resume_mismatch
@@ -75,7 +76,8 @@ def run(
     with user_errors(f"Cannot run {path}"):
         res = run_pipeline(sc, psa=n_psa, out=out_dir, report=True if report else None, executor=executor,
                            workers=workers, scheduler=scheduler, chunk_size=chunk_size,
-                           checkpoint=ckpt if n_psa else None, progress=not json_out, on_interrupt=interrupted)
+                           checkpoint=ckpt if n_psa else None, progress=not json_out, on_interrupt=interrupted,
+                           analyses=analyses)
     if json_out:
         typer.echo(json.dumps(res.summary(), indent=2))
         return

@@ -22,7 +22,8 @@ DEFAULT_CHUNK = 4096
 
 def evaluate_totals(scenario: Scenario, draws: Mapping[str, np.ndarray] | None, n: int | None = None, *,
                     chunk: int = DEFAULT_CHUNK, validate: bool = True,
-                    progress: Callable[[int], None] | None = None, sample_offset: int = 0) -> np.ndarray:
+                    progress: Callable[[int], None] | None = None, sample_offset: int = 0,
+                    crn: bool = False) -> np.ndarray:
     """Per-person totals ``[n, n_strategies, R, 2]`` (discounted, undiscounted), start rewards included.
 
     Parameters
@@ -41,6 +42,9 @@ def evaluate_totals(scenario: Scenario, draws: Mapping[str, np.ndarray] | None, 
         Called with the number of sets finished after each chunk.
     sample_offset
         Global index of the first set (the microsimulation's random numbers are keyed by it).
+    crn
+        Microsimulation: give every set the same random numbers (those of ``sample_offset``), as a deterministic
+        sensitivity analysis wants (the cohort engine has none).
     """
     draws = {k: np.asarray(v, dtype=float) for k, v in (draws or {}).items()}
     if n is None:
@@ -49,7 +53,7 @@ def evaluate_totals(scenario: Scenario, draws: Mapping[str, np.ndarray] | None, 
         from heecon.engine.microsim.evaluate import evaluate_microsim
 
         return evaluate_microsim(scenario, draws, n, chunk=chunk, validate=validate, progress=progress,
-                                 sample_offset=sample_offset, moments=False).totals
+                                 sample_offset=sample_offset, moments=False, crn=crn).totals
     from heecon.engine.cohort import run_cohort
     from heecon.model.markov import compile_model
 

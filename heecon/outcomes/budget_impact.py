@@ -81,7 +81,10 @@ def _undiscounted_scenario(scenario: Any) -> Any:
 
     zero = DiscountSchedule.constant(0.0)
     st = dataclasses.replace(scenario.settings, discount_costs=zero, discount_effects=zero)
-    return dataclasses.replace(scenario, settings=st)
+    analyses = scenario.analyses
+    if analyses is not None and analyses.cba is not None:  # the cost-benefit QALY column too
+        analyses = dataclasses.replace(analyses, cba=dataclasses.replace(analyses.cba, discount_effects=zero))
+    return dataclasses.replace(scenario, settings=st, analyses=analyses)
 
 
 def undiscounted_per_cycle(result: Any) -> pd.DataFrame:

@@ -149,7 +149,7 @@ def one_way_by_perspective(scenario: Scenario, params: Sequence[str] | None = No
     for i, (nm, lo, hi) in enumerate(zip(names, ranges["low"], ranges["high"])):
         draws[nm][1 + 2 * i] = lo
         draws[nm][2 + 2 * i] = hi
-    totals = evaluate_totals(scenario, draws, n)
+    totals = evaluate_totals(scenario, draws, n, crn=True)
     results = {}
     for (strat, w, persp) in picks:
         out = _outcomes(scenario, totals, strat, w, persp)
@@ -174,7 +174,7 @@ def two_way(scenario: Scenario, a: str, b: str, *, n: int = 11, strategy: str | 
     xa = np.linspace(r.loc[a, "low"], r.loc[a, "high"], n)
     xb = np.linspace(r.loc[b, "low"], r.loc[b, "high"], n)
     ga, gb = np.meshgrid(xa, xb, indexing="ij")
-    totals = evaluate_totals(scenario, {a: ga.ravel(), b: gb.ravel()}, n * n)
+    totals = evaluate_totals(scenario, {a: ga.ravel(), b: gb.ravel()}, n * n, crn=True)
     out = _outcomes(scenario, totals, strategy, wtp, perspective)
     out.insert(0, b, gb.ravel())
     out.insert(0, a, ga.ravel())
@@ -214,7 +214,7 @@ def threshold(scenario: Scenario, param: str, *, strategy: str | None = None, wt
     xs = xs[(xs >= lo) & (xs <= hi)]
 
     def inmb(values: np.ndarray) -> pd.DataFrame:
-        return _outcomes(scenario, evaluate_totals(scenario, {param: values}, len(values)), strategy, wtp, perspective)
+        return _outcomes(scenario, evaluate_totals(scenario, {param: values}, len(values), crn=True), strategy, wtp, perspective)
 
     col, sgn = ("inc_nmb", 1.0) if measure == "nmb" else ("inc_costs", -1.0)  # y > 0: the strategy is preferred
     grid = inmb(xs)

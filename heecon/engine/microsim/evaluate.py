@@ -53,11 +53,14 @@ class MicrosimRun:
 def evaluate_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None, n: int, *, chunk: int | None = None,
                       validate: bool = True, progress: Callable[[int], None] | None = None, sample_offset: int = 0,
                       n_keep: int = 0, individuals: int | None = None, n_traj: int = 0,
-                      moments: bool = True) -> MicrosimRun:
+                      moments: bool = True, crn: bool = False) -> MicrosimRun:
     """Simulate ``individuals`` people (default ``settings.individuals``) for each of ``n`` parameter sets.
 
     ``moments=False`` skips the sums of squares behind the Monte Carlo standard errors (``se`` and
     ``inc_se`` are then NaN; the means are the same bits): what a PSA, which uses the means only, asks for.
+    ``crn=True`` gives every parameter set the random numbers of sample ``sample_offset`` (common random numbers
+    across parameter sets, as a deterministic sensitivity analysis wants: a change of result is the parameter's,
+    not the simulation's); a PSA leaves it off, so that its samples are independent.
     """
     from heecon.engine.microsim.cpu import simulate
 
@@ -80,6 +83,13 @@ def evaluate_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None
         if _use_gpu(st.device, m, kw):
             res = _GpuResult.run(m, N, hi - lo, st.seed, sample_offset + lo, kw, X, n_keep if lo == 0 else 0,
                                  n_traj if lo == 0 else 0, moments)
+        elif crn and hi - lo > 1:  # every parameter set meets the same random numbers (those of sample_offset)
+            from heecon.engine.microsim.cpu import combine
+
+            res = combine([simulate(*_sample_slice(m, kw, j, hi - lo), n_ind=N, n_samples=1, seed=st.seed,
+                                    sample_offset=sample_offset, X=X, n_keep=n_keep if lo == 0 and j == 0 else 0,
+                                    n_traj=n_traj if lo == 0 and j == 0 else 0, moments=moments,
+                                    **_sample_slice_kw(kw, j, hi - lo)) for j in range(hi - lo)], over="samples")
         else:
             res = simulate(m.P, m.P_map, m.V, m.V_map, m.W, n_ind=N, n_samples=hi - lo, seed=st.seed,
                            sample_offset=sample_offset + lo, X=X, n_keep=n_keep if lo == 0 else 0,
@@ -121,6 +131,23 @@ def evaluate_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None
     if n_traj:
         traj = res0.trajectories
     return MicrosimRun(totals, se, inc_se, events, names, occ, cr, ce, N, traj)
+
+
+#: kernel arguments with a leading axis of PSA samples (1 when shared by all samples)
+_SAMPLE_AXIS = ("TR_mats", "start_probs", "beta_tr", "gamma_tr", "ev_rate", "ev_beta", "ev_gamma", "ev_rr", "ev_reward",
+                "ev_move_prob", "eng_dropout", "eng_ab", "eng_cost_per_session", "eng_cost_per_place")
+
+
+def _sample_slice(m: Any, kw: dict[str, Any], j: int, n: int) -> tuple[Any, ...]:
+    """The positional kernel arrays of parameter set ``j`` alone."""
+    def one(a: Any) -> Any:
+        return a[j:j + 1] if a is not None and np.shape(a)[0] == n and n > 1 else a
+    return one(m.P), m.P_map, one(m.V), m.V_map, m.W
+
+
+def _sample_slice_kw(kw: dict[str, Any], j: int, n: int) -> dict[str, Any]:
+    return {k: (v[j:j + 1] if k in _SAMPLE_AXIS and v is not None and np.shape(v)[0] == n and n > 1 else v)
+            for k, v in kw.items()}
 
 
 class DeviceError(ValueError):
