@@ -286,9 +286,9 @@ def test_flagship_section_parses_with_sources(flagship_result):
     assert spec.strategy == "mbt" and spec.comparator == "pau"
     assert spec.starting_per_referral == pytest.approx(313 / 1946, rel=0.01)  # MOAM: 313 randomised of 1,946
     assert set(spec.cashable) == set(flagship_result.scenario.sectors)
-    assert all("ASSUMPTION" in spec.sources[k] for k in ("share_assessed", "uptake", "cashable", "groups_per_site"))
+    assert all("ASSUMPTION" in spec.sources[k] for k in ("share_assessed", "uptake", "cashable"))
     starters = referral_funnel(spec)["starters"].to_numpy()
-    assert starters == pytest.approx([0.5 * 117.478, 0.8 * 117.478, 104, 104, 104], rel=1e-4)
+    assert starters == pytest.approx([0.5 * 117.478, 0.8 * 117.478, 117.478, 117.478, 117.478], rel=1e-4)  # capacity 13 x 8 x 1.17 = 121.7 does not bind
 
 
 def test_flagship_microsim_undiscounted_per_cycle_is_exact(flagship_result):

@@ -128,7 +128,7 @@ def test_flagship_events_custody_and_cost_per_offence(flagship_run):
     averted = sum(o.loc["pau", f"events:{e}"] - o.loc["mbt", f"events:{e}"] for e in sc.settings.averted_events)
     assert _row(df, "Offences averted (total of 3 event types)")["value_per_100"] == pytest.approx(100 * averted)
     assert averted > 0
-    cust = _row(df, "Days: In custody")
+    cust = _row(df, "Days: In custody, serving a sentence for violence with injury")
     tr = res.trace
     w = np.ones(41)
     w[[0, -1]] = 0.5
@@ -168,7 +168,7 @@ def test_writer_writes_csv_and_markdown(tmp_path, flagship_run):
     assert list(df.columns) == CSV_COLUMNS
     md = (out / "cost_consequence.md").read_text()
     assert md.startswith("# Cost-consequence analysis")
-    assert "| Days: In custody |" in md and "8 PSA samples" in md
+    assert "| Days: In custody, serving a sentence for violence with injury |" in md and "8 PSA samples" in md
     from heecon.report.html import build_report
 
     html = build_report(out, figures=False).read_text()

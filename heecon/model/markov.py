@@ -30,7 +30,7 @@ from heecon.scenario.errors import Problem, ScenarioError
 from heecon.scenario.graph import topological_order
 from heecon.scenario.types import Scenario, Strategy
 
-__all__ = ["CompiledModel", "compile_model", "check_scenario", "reward_names"]
+__all__ = ["CompiledModel", "compile_model", "check_scenario", "reward_names", "parameter_value"]
 
 PROB_TOL = 1e-9
 
@@ -564,3 +564,14 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
 def check_scenario(scenario: Scenario) -> CompiledModel:
     """Compile the base case with every numeric check on (raises :class:`ScenarioError`)."""
     return compile_model(scenario, None, validate=True)
+
+
+def parameter_value(scenario: Scenario, name: str) -> float:
+    """A parameter's base-case value in the model's price year (a number, or the value of its expression at the
+    first cycle, for the comparator)."""
+    strat = scenario.strategies[scenario.settings.comparator]
+    problems: list[Problem] = []
+    env = _Env(scenario, strat, {}, np.array([1]), problems)
+    if problems:
+        raise ScenarioError(problems)
+    return float(np.asarray(env.env[name]).ravel()[0])  # with its price factor, as the model uses it

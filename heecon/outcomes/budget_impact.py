@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from heecon.scenario.budget_spec import ENTRY_OFFSETS, BudgetSpec, read_budget_spec
-from heecon.scenario.errors import ScenarioError
+from heecon.model.markov import parameter_value
 
 __all__ = ["BudgetImpact", "BudgetSpec", "budget_impact_details", "read_budget_spec", "referral_funnel", "undiscounted_per_cycle", "per_person_by_year",
            "budget_impact", "budget_totals", "BUDGET_COLUMNS"]
@@ -158,19 +158,6 @@ def per_person_by_year(result: Any, years: int, sectors: Sequence[str] | None = 
 # ------------------------------------------------------------------------------------------------- budget
 
 
-def base_value(scenario: Any, name: str) -> float:
-    """A parameter's base-case value in the model's price year (a number, or the value of its expression)."""
-    from heecon.model.markov import _Env
-
-    strat = scenario.strategies[scenario.settings.comparator]
-    problems: list[Any] = []
-    env = _Env(scenario, strat, {}, np.array([1]), problems)
-    v = float(np.asarray(env.env[name]).ravel()[0])  # with its price factor, as the model uses it
-    if problems:
-        raise ScenarioError(problems)
-    return v
-
-
 @dataclass
 class BudgetImpact:
     """A budget impact and how it was made.
@@ -218,9 +205,9 @@ def budget_impact_details(result: Any, scenario: Any = None, *, spec: BudgetSpec
         for t in range(n - y):
             by_sector[y + t] += starters[y] * inc[t]
     for x, name in spec.fixed_costs.items():
-        by_sector[:, sectors.index(x)] += spec.sites * base_value(sc, name)
+        by_sector[:, sectors.index(x)] += spec.sites * parameter_value(sc, name)
     for x, name in spec.setup_costs.items():
-        by_sector[0, sectors.index(x)] += spec.sites * base_value(sc, name)
+        by_sector[0, sectors.index(x)] += spec.sites * parameter_value(sc, name)
     if spec.discount_rate is not None:
         by_sector *= ((1.0 + spec.discount_rate) ** -np.arange(n))[:, None]
     rows = []

@@ -15,17 +15,43 @@ from typing import Any, Mapping
 
 from heecon.scenario.errors import did_you_mean
 
-__all__ = ["Analyses", "DSASpec", "ThresholdSpec", "VariantSpec", "EVPPISpec", "CBASpec", "read_analyses",
-           "ANALYSIS_SECTIONS", "THRESHOLD_MEASURES"]
+__all__ = ["Analyses", "DSASpec", "ThresholdSpec", "VariantSpec", "EVPPISpec", "CBASpec", "MeasureSpec",
+           "read_analyses", "ANALYSIS_SECTIONS", "THRESHOLD_MEASURES", "REPORT_TEXT_KEYS"]
 
 #: The sections this module reads.
-ANALYSIS_SECTIONS = ("dsa", "thresholds", "evppi", "subgroups", "scenario_analysis", "cba")
+ANALYSIS_SECTIONS = ("dsa", "thresholds", "evppi", "subgroups", "scenario_analysis", "cba", "measures", "report")
 #: What a threshold makes zero: the incremental cost in the perspective ("pays for itself") or the incremental net
 #: monetary benefit at the WTP ("cost-effective").
 THRESHOLD_MEASURES = ("net_cost", "nmb")
 
 DSA_KEYS = {"parameters", "perspectives", "wtp", "strategy", "max_parameters"}
-THRESHOLD_KEYS = {"parameter", "perspectives", "measure", "bounds", "label", "strategy"}
+THRESHOLD_KEYS = {"parameter", "perspectives", "measure", "bounds", "label", "strategy", "equivalent"}
+MEASURE_KEYS = {"label", "events", "weights", "scale", "unit", "description"}
+#: ``[report]``: what a report says about the study around the model (each feeds a CHEERS 2022 item; see
+#: heecon.report.cheers). Every key is free text.
+REPORT_TEXT_KEYS = {
+    "objective": "the decision problem and the question the evaluation answers (CHEERS 3)",
+    "analysis_plan": "whether a health economic analysis plan exists and where (CHEERS 4)",
+    "population": "who the model is about (CHEERS 5)",
+    "setting": "the setting and location (CHEERS 6)",
+    "comparators": "why these strategies are compared (CHEERS 7)",
+    "perspective": "why these perspectives (CHEERS 8)",
+    "time_horizon": "why this time horizon (CHEERS 9)",
+    "discount_rate": "why these discount rates (CHEERS 10)",
+    "outcomes": "how the outcomes were chosen and measured (CHEERS 12)",
+    "valuation": "how outcomes were valued, and by whom (CHEERS 13)",
+    "resources": "how resources and costs were measured and valued (CHEERS 14)",
+    "model_rationale": "why this model and this structure (CHEERS 16)",
+    "analytics": "how data were analysed, extrapolation, validation (CHEERS 17)",
+    "heterogeneity": "how differences between groups were looked at (CHEERS 18)",
+    "distributional": "distributional effects and equity (CHEERS 19)",
+    "engagement": "how patients, the public or others affected were engaged (CHEERS 21)",
+    "engagement_effect": "what the engagement changed (CHEERS 25)",
+    "limitations": "findings, limitations, generalisability and current knowledge (CHEERS 26)",
+    "funding": "how the study was funded and the funder's role (CHEERS 27)",
+    "conflicts": "conflicts of interest (CHEERS 28)",
+    "analysis_type": "what kind of analysis each perspective gives (e.g. cost-utility, cost-consequence, cost-benefit)",
+}
 EVPPI_KEYS = {"groups", "wtp", "population_per_year", "years", "population_source"}
 VARIANT_KEYS = {"label", "file", "set", "kind", "description"}
 CBA_KEYS = {"value_per_qaly", "discount_effects", "perspective", "label", "source"}
@@ -50,6 +76,7 @@ class ThresholdSpec:
     bounds: tuple[float, float] | None
     label: str
     strategy: str | None
+    equivalent: str | None = None  # a parameter whose value at the threshold is reported too (scaled with it)
 
 
 @dataclass(frozen=True)
@@ -86,6 +113,20 @@ class CBASpec:
     source: str
 
 
+@dataclass(frozen=True)
+class MeasureSpec:
+    """A quantity the headline reports per person: the sum over ``events`` of their mean count per person times
+    ``weights`` (parameters; default 1), times ``scale`` (e.g. quarters in custody x 0.25 = prison-years)."""
+
+    name: str
+    label: str
+    events: tuple[str, ...]
+    weights: tuple[str | None, ...]
+    scale: float
+    unit: str
+    description: str = ""
+
+
 @dataclass
 class Analyses:
     dsa: DSASpec | None = None
@@ -94,6 +135,8 @@ class Analyses:
     subgroups: list[VariantSpec] = field(default_factory=list)
     scenarios: list[VariantSpec] = field(default_factory=list)
     cba: CBASpec | None = None
+    measures: list[MeasureSpec] = field(default_factory=list)
+    report: dict[str, str] = field(default_factory=dict)
 
     @property
     def any(self) -> bool:
@@ -107,7 +150,8 @@ def _names(rd: Any, value: Any, key: str, valid: Mapping[str, Any], what: str) -
 
 
 def read_analyses(raw: Mapping[str, Any], rd: Any, path: Path, params: Mapping[str, Any], perspectives: Mapping[str, Any],
-                  strategies: Mapping[str, Any], read_discount: Any) -> Analyses:
+                  strategies: Mapping[str, Any], read_discount: Any, events: Mapping[str, Any] | None = None
+                  ) -> Analyses:
     """Read the analysis sections (every problem into ``rd.col`` at its key path)."""
     col = rd.col
     out = Analyses()
@@ -140,7 +184,11 @@ def read_analyses(raw: Mapping[str, Any], rd: Any, path: Path, params: Mapping[s
                 bounds = (float(b[0]), float(b[1]))
         label = spec.get("label", name)
         strat = rd.string(spec["strategy"], f"{key}.strategy", strategies) if "strategy" in spec else None
-        out.thresholds.append(ThresholdSpec(key, name, persp, measure, bounds, str(label), strat))
+        eq = spec.get("equivalent")
+        if eq is not None and (not isinstance(eq, str) or eq not in params):
+            col.unknown(f"{key}.equivalent", str(eq), params, "parameter")
+            eq = None
+        out.thresholds.append(ThresholdSpec(key, name, persp, measure, bounds, str(label), strat, eq))
     if "evppi" in raw:
         tab = rd.table(raw["evppi"], "evppi", "a table with groups (name = [parameters]) and the population") or {}
         rd.check_keys(tab, EVPPI_KEYS, "evppi", "[evppi]")
@@ -180,7 +228,44 @@ def read_analyses(raw: Mapping[str, Any], rd: Any, path: Path, params: Mapping[s
             col.add("cba.source", "name the guidance the cost-benefit view follows (e.g. HM Treasury Green Book 2022)")
         if vq is not None and persp is not None:
             out.cba = CBASpec(vq, disc, str(persp), str(tab.get("label", "Cost-benefit (Green Book)")), str(src))
+    for key, spec in rd.tables(raw.get("measures", []), "measures", "must be an array of tables: [[measures]]",
+                               "must be a table with label, events and optional weights, scale, unit", MEASURE_KEYS,
+                               "a measure"):
+        m = _read_measure(rd, key, spec, params, events)
+        if m is not None:
+            out.measures.append(m)
+    if "report" in raw:
+        tab = rd.table(raw["report"], "report", "a table of report texts (objective, population, ...)") or {}
+        rd.check_keys(tab, REPORT_TEXT_KEYS, "report", "[report]")
+        for k, v in tab.items():
+            if k in REPORT_TEXT_KEYS:
+                txt = rd.string(v, f"report.{k}")
+                if txt:
+                    out.report[str(k)] = " ".join(txt.split())
     return out
+
+
+def _read_measure(rd: Any, key: str, spec: Mapping[str, Any], params: Mapping[str, Any],
+                  events: Mapping[str, Any] | None) -> MeasureSpec | None:
+    col = rd.col
+    evs = spec.get("events", [])
+    evs = [evs] if isinstance(evs, str) else evs
+    if not isinstance(evs, list) or not evs:
+        col.add(f"{key}.events", "must be a list of event names")
+        return None
+    for j, e in enumerate(evs):
+        if events is None or e not in events:
+            col.unknown(f"{key}.events[{j}]", str(e), events or {}, "event")
+            return None
+    w = spec.get("weights", [None] * len(evs))
+    if not isinstance(w, list) or len(w) != len(evs) or any(x is not None and (not isinstance(x, str) or x not in params)
+                                                              for x in w):
+        col.add(f"{key}.weights", "must list one parameter per event (the amount per occurrence)")
+        return None
+    scale = rd.number(spec.get("scale", 1.0), f"{key}.scale") or 1.0
+    name = key.split("[")[-1].rstrip("]")
+    return MeasureSpec(f"measure_{name}", str(spec.get("label", key)), tuple(evs), tuple(w), float(scale),
+                       str(spec.get("unit", "")), str(spec.get("description", "")))
 
 
 def _read_variant(rd: Any, key: str, name: str, spec: Any, path: Path, default_kind: str) -> VariantSpec | None:

@@ -40,6 +40,8 @@ TOP_KEYS = {
     "subgroups": "subgroups analysed in the default run ([subgroups.NAME]: label, set or file)",
     "scenario_analysis": "variants and structural alternatives in the default run ([scenario_analysis.NAME])",
     "cba": "a Green Book cost-benefit view (value_per_qaly, discount_effects, perspective)",
+    "measures": "quantities the headline reports per person ([[measures]]: label, events, weights, scale, unit)",
+    "report": "what the report says about the study around the model (objective, population, ... : CHEERS 2022)",
     "gsa": "global sensitivity settings",
 }
 SETTINGS_KEYS = {

@@ -218,7 +218,8 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
         col.add(micro_keys[0], "is a microsimulation section: set settings.engine = \"microsim\" to use it")
 
     joints, joint_specs = read_joints(raw.get("joints", {}), rd, params)
-    analyses = read_analyses(raw, rd, path, params, perspectives, strategies, read_discount)
+    analyses = read_analyses(raw, rd, path, params, perspectives, strategies, read_discount,
+                             micro.events if micro is not None else None)
     price_index, price_indices = read_price_index(raw.get("price_index"), rd, params, settings, raw.get("price_indices"))
 
     # names used in expressions must exist

@@ -12,13 +12,14 @@ __all__ = ["PAYER_GROUPS", "SECTOR_LABELS", "payer_groups"]
 
 #: Payers and the sectors whose costs they bear (sectors outside these form the payer "other").
 PAYER_GROUPS: dict[str, tuple[str, ...]] = {
-    "NHS/PSS": ("nhs", "nhs_victims", "pss"),
+    "NHS/PSS": ("service", "nhs", "nhs_victims", "pss"),
     "Justice": ("police", "courts", "prisons", "probation"),
     "Victims": ("victims",),
 }
 
 #: Readable names of the usual sectors (others are shown by their name).
 SECTOR_LABELS: dict[str, str] = {
+    "service": "The service itself (NHS)",
     "nhs": "NHS",
     "nhs_victims": "NHS care of victims",
     "pss": "Personal social services",

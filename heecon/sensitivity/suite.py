@@ -121,9 +121,17 @@ def _thresholds(scenario: Any, specs: list[Any]) -> pd.DataFrame:
                              "threshold": None, "base": None, "message": str(exc)})
                 continue
             base = scenario.parameters[t.parameter].expr.constant
-            rows.append({"parameter": t.parameter, "label": t.label, "perspective": p, "measure": t.measure,
-                         "threshold": r.threshold, "base": base, "low": float(r.grid[t.parameter].min()),
-                         "high": float(r.grid[t.parameter].max()), "message": r.message})
+            row = {"parameter": t.parameter, "label": t.label, "perspective": p, "measure": t.measure,
+                   "threshold": r.threshold, "base": base, "low": float(r.grid[t.parameter].min()),
+                   "high": float(r.grid[t.parameter].max()), "message": r.message}
+            if t.equivalent is not None:
+                from heecon.model.markov import parameter_value
+
+                eq = parameter_value(scenario, t.equivalent)
+                row["equivalent"] = t.equivalent
+                row["equivalent_base"] = eq
+                row["equivalent_threshold"] = (eq * r.threshold / base) if r.threshold is not None and base else None
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
