@@ -22,10 +22,8 @@ from heecon.scenario.files import apply_overrides, load_chain
 from heecon.scenario.keys import NAME_RE, RESERVED, START_KEYS, TOP_KEYS
 from heecon.scenario.names import check_micro_names, check_names
 from heecon.scenario.reader import Reader, existing_file, typename
-from heecon.scenario.sections import parse_transition_ref, read_joints, read_parameter, read_price_index, read_settings, read_state, read_strategies, read_table, read_transition_rewards, read_transitions
-from heecon.scenario.partitioned_spec import read_partitioned
-from heecon.scenario.survival_spec import read_survival_curves, survival_cell_reader
-from heecon.scenario.tree_spec import END_STATE, end_state, read_tree
+from heecon.scenario.sections import parse_transition_ref, read_joints, read_parameter, read_price_index, read_settings, read_state, read_strategies, read_table, read_transition_rewards
+from heecon.scenario.model_types import add_end_state, is_pure_tree, read_model_types, read_transition_section, tree_settings
 from heecon.scenario.types import (
     Parameter,
     Scenario,
@@ -113,10 +111,7 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
         col.add("description", "must be a string")
         description = ""
 
-    settings_raw = rd.table(raw.get("settings", {}), "settings") or {}
-    pure_tree = "tree" in raw and "states" not in raw
-    if pure_tree and not {"horizon_years", "horizon_cycles"} & set(settings_raw):
-        settings_raw = {**settings_raw, "horizon_cycles": 1}  # a pure tree: one cycle of an empty end state
+    settings_raw = tree_settings(raw, rd.table(raw.get("settings", {}), "settings") or {})
     settings, sectors = read_settings(settings_raw, rd)
 
     # parameters
@@ -145,18 +140,14 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
         if t is not None:
             tables[name] = t
 
-    curves = read_survival_curves(raw.get("survival"), rd, params)
-
     # states
     states: dict[str, State] = {}
     stab = rd.table(raw.get("states"), "states", "a table of states ([states.NAME] sections)")
-    if pure_tree:
-        stab = {END_STATE: {}}
-        states[END_STATE] = end_state()
-    elif not stab:
-        col.add("states", "a scenario needs at least two states ([states.NAME] sections)")
+    if not stab:
+        if not is_pure_tree(raw):
+            col.add("states", "a scenario needs at least two states ([states.NAME] sections)")
         stab = {}
-    for name, spec in stab.items() if not pure_tree else ():
+    for name, spec in stab.items():
         key = f"states.{name}"
         if not NAME_RE.match(name):
             col.add(key, f"'{name}' cannot be a state name: use letters, digits and _ starting with a letter")
@@ -164,21 +155,14 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
         st = read_state(name, spec, key, rd, sectors, settings)
         if st is not None:
             states[name] = st
-    if len(stab) == 1 and not pure_tree:
+    if len(stab) == 1:
         col.add("states", "a scenario needs at least two states")
+    add_end_state(raw, states)
     for st in states.values():
         if st.tunnel_exit is not None and st.tunnel_exit not in states:
             col.unknown(f"{st.key}.tunnel_exit", st.tunnel_exit, states, "state")
 
-    cells = survival_cell_reader(rd, curves, params, settings, states)
-    if "partitioned" in raw or pure_tree:
-        transitions: dict[str, dict[str, Expr | None]] = {}
-        if "transitions" in raw:
-            col.add("transitions", "a partitioned survival model takes its occupancy from [partitioned]'s curves; "
-                                   "remove [transitions]" if "partitioned" in raw else
-                                   "a tree without [states] has no transitions; remove [transitions]")
-    else:
-        transitions = read_transitions(raw.get("transitions"), rd, states, cells)
+    transitions, curves, cells = read_transition_section(raw, rd, states, params, settings)
     trewards = read_transition_rewards(raw.get("transition_rewards", []), rd, states, sectors)
 
     # start
@@ -198,9 +182,6 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
                 start_states[sname] = e
     elif states:
         start_states = {next(iter(states)): parse(1.0)}
-    if "states" in start_tab and ("partitioned" in raw or "tree" in raw):
-        col.add("start.states", "the cohort starts where the " + ("curves put it (all in the first state)"
-                if "partitioned" in raw else "tree's terminal nodes send it") + "; remove start.states")
     start_costs = rd.costs(start_tab.get("costs", {}), "start.costs", sectors)
     start_qalys = rd.expr(start_tab["qalys"], "start.qalys") if "qalys" in start_tab else None
 
@@ -223,17 +204,8 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
     if settings.perspective not in perspectives:
         col.unknown("settings.perspective", settings.perspective, perspectives, "perspective")
 
-    partitioned = tree = None
-    if "partitioned" in raw:
-        partitioned = read_partitioned(raw["partitioned"], rd, states, curves, strategies, params, settings)
-        if partitioned is not None:
-            start_states = {partitioned.states[0]: parse(1.0)}
-    if "tree" in raw:
-        if "partitioned" in raw:
-            col.add("tree", "a scenario is a decision tree or a partitioned survival model, not both")
-        else:
-            tree = read_tree(raw["tree"], rd, states, strategies, tuple(sectors), params, pure_tree)
-
+    partitioned, tree, start_states = read_model_types(raw, rd, states, curves, strategies, params, settings, sectors,
+                                                       start_states)
     micro = None
     micro_keys = [k for k in ("population", "events", "covariates", "time_in_state") if k in raw]
     micro_keys += [f"strategies.{n}.{k}" for n, sp in (raw.get("strategies") or {}).items() if isinstance(sp, dict)
@@ -241,8 +213,7 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
     if settings.engine == "microsim":
         from heecon.scenario.microsim_spec import read_microsim
 
-        micro = read_microsim(raw, rd, states, params, tuple(sectors), settings, transitions, path, parse_transition_ref,
-                              cells)
+        micro = read_microsim(raw, rd, states, params, tuple(sectors), settings, transitions, path, parse_transition_ref, cells)
         check_micro_names(col, micro, params, settings)
     elif micro_keys:
         col.add(micro_keys[0], "is a microsimulation section: set settings.engine = \"microsim\" to use it")
