@@ -398,3 +398,35 @@ def test_a_pure_tree_needs_no_states_and_runs_through_the_pipeline_with_a_report
     p = res.psa.draws["p_er"]
     expected = 16.10 + 0.558 * 0.406 * 16.10 + 0.442 * p * (63.16 + 0.002 * 1093.0)
     np.testing.assert_allclose(res.psa.totals[:, 0, 0, 0], expected, rtol=1e-12)
+
+
+def test_a_tree_in_the_microsimulation_is_the_microsimulation_of_its_start_plus_its_payoffs(tmp_path):
+    """The microsimulation starts individuals from the tree's distribution: with the same seed it equals the
+    microsimulation of the Markov model started from the tree's shares, plus the tree's expected payoffs."""
+    micro = 'sectors = ["nhs"]\nengine = "microsim"\nindividuals = 3000\nseed = 9'
+    sc = tree(tmp_path, TREE.replace('sectors = ["nhs"]', micro), name="tm.toml")
+    totals = run_base_case(sc).totals
+    sick = 0.2 * 0.9 * 0.4 + 0.2 * 0.1
+    markov = TREE.split("[tree]")[0].replace('sectors = ["nhs"]', micro)
+    for s in ("screen_wait", "none"):
+        markov = markov.replace(f"[strategies.{s}]\nlabel", f"[strategies.x_{s}]\nlabel")
+    plain = tree(tmp_path, markov.replace("[strategies.x_none]\nlabel = \"No screening\"\n", "").replace(
+        "[strategies.x_screen_wait]\nlabel = \"Screen, treat later\"\n", "")
+        + f"[start]\nstates = {{ Well = {1 - sick!r}, Sick = {sick!r} }}\n", name="pm.toml")
+    expected = run_base_case(plain).totals[0].copy()
+    expected[0] += 50 + 0.18 * 800
+    expected[1] += -0.05 * 0.18 * 0.6
+    np.testing.assert_allclose(totals[1], expected, rtol=1e-12)
+
+
+def test_validate_says_what_kind_of_model_it_checked(tmp_path):
+    from typer.testing import CliRunner
+
+    from heecon.cli import app
+
+    from .conftest import SCENARIOS
+
+    out = CliRunner().invoke(app, ["validate", str(SCENARIOS / "published" / "sumatriptan_tree.toml")]).output
+    assert "valid (a decision tree of 19 nodes, 2 strategies" in out
+    out = CliRunner().invoke(app, ["validate", str(SCENARIOS / "published" / "her2_psm.toml")]).output
+    assert "valid (partitioned survival, 3 states" in out
