@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from heecon.scenario.errors import Problem
-from heecon.scenario.expr import TIME_NAMES
+from heecon.scenario.expr import TIME_NAMES, ExprError
 
 __all__ = ["partitioned_transitions", "state_curves", "CrossingWarning"]
 
@@ -92,7 +92,7 @@ def state_curves(blk: Any) -> np.ndarray | None:
             with np.errstate(invalid="ignore", over="ignore"):
                 s = np.exp(-(h if hr is None else np.asarray(hr, dtype=float) * h))
             out[j] = np.broadcast_to(np.where(np.isnan(s) & np.isinf(h), 0.0, s), (ns, years.size))
-        except Exception as exc:  # noqa: BLE001 - an ExprError or a bad value: reported at the curve
+        except (ExprError, ValueError) as exc:  # a curve that cannot be built at these values: reported at it
             blk.problems.append(Problem(scenario.origin(c.key), c.key, f"{exc} [strategy '{strat.name}']"))
             ok = False
             continue
