@@ -161,7 +161,7 @@ def _expanded_index(sc: Scenario, named: int) -> int:
     for k, s in enumerate(sc.states.values()):
         if k == named:
             return i
-        i += max(s.tunnel, 1)
+        i += s.n_sub
     raise IndexError(named)
 
 

@@ -26,8 +26,8 @@ runner = CliRunner()
 @pytest.mark.parametrize("override, key", [
     ("budget_impact.uptakee=0.5", "budget_impact.uptakee"),
     ("budget_impact.share_starting=1.5", "budget_impact.share_starting"),
-    ('calibration.targets.ae_1y.statisticc="mean"', "calibration.targets.ae_1y.statisticc"),
-    ('calibration.targets.ae_1y.statistic="mean"', "calibration.targets.ae_1y.statistic"),
+    ('calibration.targets.reoffending_1y.statisticc="mean"', "calibration.targets.reoffending_1y.statisticc"),
+    ('calibration.targets.reoffending_1y.statistic="mean"', "calibration.targets.reoffending_1y.statistic"),
     ("calibration.target_list=1", "calibration.target_list"),
 ])
 def test_validate_reports_budget_and_calibration_mistakes(override, key):
@@ -43,8 +43,8 @@ def test_run_refuses_a_budget_typo_before_computing_anything(tmp_path):
 
 
 def test_calibration_target_without_events_is_refused():
-    res = runner.invoke(app, ["validate", str(FLAGSHIP), "--set", "calibration.targets.ae_1y.events=[]"])
-    assert res.exit_code == 2 and "calibration.targets.ae_1y.events" in res.output
+    res = runner.invoke(app, ["validate", str(FLAGSHIP), "--set", "calibration.targets.reoffending_1y.events=[]"])
+    assert res.exit_code == 2 and "calibration.targets.reoffending_1y.events" in res.output
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The ``heecon`` command line: the typer app, ``--version`` and every command registered in one list.
 
-Each command is a plain function in its own module (run, sensitivity, cea, calibrate, evidence, report) that
+Each command is a plain function in its own module (run, sensitivity, cea, calibrate, evidence, report, survival) that
 parses its options, loads the scenario, calls one library function inside ``user_errors`` and prints.
 """
 
@@ -18,6 +18,7 @@ from heecon.cli.evidence import evidence
 from heecon.cli.report import report
 from heecon.cli.run import run, validate
 from heecon.cli.sensitivity import dsa, evppi, gsa
+from heecon.cli.survival import fit_survival
 
 __all__ = ["app", "main"]
 
@@ -55,6 +56,8 @@ COMMANDS = [
     (report, "report", "Figures and a self-contained HTML report of a results folder (no re-run)."),
     (evppi, "evppi", "Expected value of partial perfect information by regression on a PSA (Strong et al. 2014)."),
     (gsa, "gsa", "Global sensitivity analysis (SALib Sobol or Morris) on incremental net benefit."),
+    (fit_survival, "fit-survival", "Fit survival distributions (AIC/BIC, curves, extrapolation) and write the chosen "
+                                   "fit as scenario parameters with a multivariate normal for the PSA."),
 ]
 for _fn, _name, _help in COMMANDS:
     app.command(_name, help=_help)(_fn)

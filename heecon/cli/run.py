@@ -19,7 +19,13 @@ def validate(
 ) -> None:
     """Check a scenario file (structure, names, probabilities at every cycle) without running it."""
     sc = load_or_exit(scenario, set_)
-    typer.echo(f"{scenario}: valid ({len(sc.states)} states, {len(sc.strategies)} strategies, "
+    if sc.tree is not None and sc.tree.pure:
+        typer.echo(f"{scenario}: valid (a decision tree of {len(sc.tree.nodes)} nodes, {len(sc.strategies)} strategies, "
+                   f"{len(sc.parameters)} parameters)")
+        return
+    kind = ("partitioned survival, " if sc.partitioned is not None else
+            f"a decision tree of {len(sc.tree.nodes)} nodes into " if sc.tree is not None else "")
+    typer.echo(f"{scenario}: valid ({kind}{len(sc.states)} states, {len(sc.strategies)} strategies, "
                f"{len(sc.parameters)} parameters, {sc.settings.n_cycles} cycles of {sc.settings.cycle_length_months:g} months)")
 
 

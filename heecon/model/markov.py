@@ -72,6 +72,7 @@ class CompiledModel:
     W: np.ndarray
     n_samples: int
     dead: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    notes: list[str] = field(default_factory=list)  # what the compilation changed (e.g. crossing curves capped)
 
     @property
     def n_strategies(self) -> int:
@@ -96,8 +97,8 @@ class _Expansion:
         self.position: list[int] = []  # tunnel_cycle (1-based), 0 for ordinary states
         for i, (name, st) in enumerate(scenario.states.items()):
             self.first[name] = len(self.names)
-            if st.tunnel:
-                for j in range(st.tunnel):
+            if st.timed:  # a tunnel, or a state whose time in it is tracked (the last sub-state holds)
+                for j in range(st.n_sub):
                     self.names.append(f"{name}[{j + 1}]")
                     self.owner.append(i)
                     self.position.append(j + 1)
@@ -213,6 +214,8 @@ def _strategy_exprs(scenario: Scenario, strategy: Strategy) -> list[Expr]:
 def _segments(scenario: Scenario, strategy: Strategy) -> np.ndarray:
     """First cycle of each segment (cycles 1..T) for a strategy."""
     T = scenario.settings.n_cycles
+    if scenario.partitioned is not None:  # the curves move the cohort differently in every cycle
+        return np.arange(1, T + 1)
     tdep = _time_dependent_params(scenario, strategy.parameters)
     for e in _strategy_exprs(scenario, strategy):
         if e.names & (TIME_NAMES | tdep):
@@ -275,6 +278,7 @@ def compile_model(scenario: Scenario, draws: Mapping[str, np.ndarray] | None = N
     has_tr = bool(scenario.transition_rewards)
     dead = np.array([state_list[exp.owner[i]].dead for i in range(S)])
     n_blocks = 0
+    notes: list[str] = []
 
     for si, strat in enumerate(scenario.strategies.values()):
         firsts = _segments(scenario, strat)
@@ -283,7 +287,8 @@ def compile_model(scenario: Scenario, draws: Mapping[str, np.ndarray] | None = N
         for j, (a, b) in enumerate(zip(firsts, ends)):
             P_map[si, a - 1:b] = n_blocks + j
         n_blocks += nseg
-        blk = _Block(scenario, strat, exp, firsts, ns, _Env(scenario, strat, draws, firsts, problems), problems, validate)
+        blk = _Block(scenario, strat, exp, firsts, ns, _Env(scenario, strat, draws, firsts, problems), problems, validate,
+                     notes)
         P_blocks.append(_transition_block(blk))
         V_blocks.append(_state_reward_block(blk, R))
         TR_blocks.append(_transition_reward_block(blk, R, has_tr))
@@ -308,7 +313,7 @@ def compile_model(scenario: Scenario, draws: Mapping[str, np.ndarray] | None = N
     return CompiledModel(
         scenario=scenario, state_names=exp.names, state_of=np.array(exp.owner, dtype=np.int64), reward_names=names,
         P=P_all, P_map=P_map, V=V_all, V_map=P_map.copy(), TR=TR_all, TR_map=TR_map, has_tr=has_tr, m0=m0,
-        start_rewards=start_rewards, W=reward_weights(scenario, names), n_samples=ns, dead=dead,
+        start_rewards=start_rewards, W=reward_weights(scenario, names), n_samples=ns, dead=dead, notes=notes,
     )
 
 
@@ -340,6 +345,7 @@ class _Block:
     env: Any  # _Env
     problems: list[Problem]
     validate: bool
+    notes: list[str] = field(default_factory=list)
 
     @property
     def nseg(self) -> int:
@@ -353,21 +359,27 @@ def _transition_block(blk: _Block) -> np.ndarray:
     """Transition probabilities ``[ns, nseg, S, S]`` of one strategy's segments (modifiers, complements, tunnels)."""
     scenario, strat, exp, firsts, ns, nseg = blk.scenario, blk.strat, blk.exp, blk.firsts, blk.ns, blk.nseg
     E, validate, problems, S = blk.E, blk.validate, blk.problems, blk.exp.S
+    if scenario.partitioned is not None:
+        from heecon.model.partitioned import partitioned_transitions
+
+        return partitioned_transitions(blk)
     state_list = list(scenario.states.values())
     P = np.zeros((ns, nseg, S, S))
     for fi, fst in enumerate(state_list):
-        rows = [exp.first[fst.name] + j for j in range(max(fst.tunnel, 1))]
+        rows = [exp.first[fst.name] + j for j in range(fst.n_sub)]
         if fst.absorbing:
             for r in rows:
                 P[:, :, r, r] = 1.0
             continue
         cells = scenario.transitions.get(fst.name, {})
         for pos, r in enumerate(rows):
-            extra = {"tunnel_cycle": float(pos + 1)} if fst.tunnel else None
+            extra = {"tunnel_cycle": float(pos + 1)} if fst.timed else None
             total = np.zeros((ns, nseg))
             comp_col = None
             for to, e in cells.items():
                 c = exp.first[to]
+                if fst.clock and to == fst.name:  # staying moves one cycle on in the state (the last one holds)
+                    c = r + 1 if pos + 1 < fst.clock else r
                 if e is None:
                     comp_col = c
                     continue
@@ -418,9 +430,9 @@ def _state_reward_block(blk: _Block, R: int) -> np.ndarray:
     dt = scenario.settings.cycle_years
     V = np.zeros((ns, nseg, S, R))
     for fi, fst in enumerate(state_list):
-        for pos in range(max(fst.tunnel, 1)):
+        for pos in range(fst.n_sub):
             r = exp.first[fst.name] + pos
-            extra = {"tunnel_cycle": float(pos + 1)} if fst.tunnel else None
+            extra = {"tunnel_cycle": float(pos + 1)} if fst.timed else None
             for sec, e in fst.costs.items():
                 v = E(e, f"{fst.key}.costs.{sec}", extra).T
                 if validate:
@@ -444,7 +456,7 @@ def _state_reward_block(blk: _Block, R: int) -> np.ndarray:
             if validate:
                 _check_nonneg(v, f"{c.key}.costs.{sec}", scenario, strat, firsts, problems)
             for sname in c.states:
-                for pos in range(max(scenario.states[sname].tunnel, 1)):
+                for pos in range(scenario.states[sname].n_sub):
                     V[:, :, exp.first[sname] + pos, sector_idx[sec]] += v
     return V
 
@@ -462,6 +474,8 @@ def _transition_reward_block(blk: _Block, R: int, has_tr: bool) -> np.ndarray:
             continue
         froms = [i for i in range(S) if tr.from_state in ("*", state_list[exp.owner[i]].name)]
         tos = [exp.first[s.name] for s in state_list if tr.to_state in ("*", s.name)]
+        if tr.from_state == tr.to_state != "*" and scenario.states[tr.to_state].clock:  # staying moves along
+            tos = [i for i in range(S) if exp.owner[i] == exp.owner[exp.first[tr.to_state]]]
         for sec, e in tr.costs.items():
             v = E(e, f"{tr.key}.costs.{sec}").T
             if validate:
@@ -487,14 +501,18 @@ def _start_block(blk: _Block, draws: Mapping[str, np.ndarray], si: int, m0: np.n
     iq = start_rewards.shape[2] - 2
     env0 = _Env(scenario, strat, draws, np.array([1]), problems)
     total0 = np.zeros(ns)
-    for sname, e in scenario.start_states.items():
+    if scenario.tree is not None:  # the tree rolled back: where its terminal nodes send the cohort, and its payoffs
+        from heecon.model.tree import tree_start
+
+        tree_start(blk, env0, si, m0, start_rewards)
+    for sname, e in scenario.start_states.items() if scenario.tree is None else ():
         v = _as2d(env0.eval(e, f"start.states.{sname}"), 1, ns)[0]
         if validate and np.any((v < 0) | ~np.isfinite(v)):
             problems.append(Problem(scenario.origin(f"start.states.{sname}"), f"start.states.{sname}",
                                     "start shares must be non-negative numbers"))
         m0[:, si, exp.first[sname]] += v
         total0 += v
-    if validate and np.any(np.abs(total0 - 1.0) > PROB_TOL):
+    if validate and scenario.tree is None and np.any(np.abs(total0 - 1.0) > PROB_TOL):
         problems.append(Problem(scenario.origin("start.states"), "start.states",
                                 f"the start shares sum to {total0[np.argmax(np.abs(total0 - 1))]:.9g}; they must sum to 1"))
     for sec, e in scenario.start_costs.items():

@@ -91,8 +91,8 @@ def _context(scenario: Scenario, draws: Mapping[str, np.ndarray] | None, validat
     i = 0
     for nm, st in scenario.states.items():
         first_row[nm] = i
-        rows_of[nm] = list(range(i, i + max(st.tunnel, 1)))
-        i += max(st.tunnel, 1)
+        rows_of[nm] = list(range(i, i + st.n_sub))
+        i += st.n_sub
 
 
     def arr(env: _Env, e: Any, key: str, nseg: int = 1) -> np.ndarray:
@@ -101,11 +101,17 @@ def _context(scenario: Scenario, draws: Mapping[str, np.ndarray] | None, validat
             v = v.reshape(1, -1) if v.ndim == 1 else v.reshape(1, 1)
         return np.broadcast_to(v, (nseg, ns))
 
+    def arr_at(env: _Env, e: Any, key: str, nseg: int, extra: dict[str, float]) -> np.ndarray:
+        v = np.asarray(env.eval(e, key, extra), dtype=float)
+        if v.ndim <= 1:
+            v = v.reshape(1, -1) if v.ndim == 1 else v.reshape(1, 1)
+        return np.broadcast_to(v, (nseg, ns))
+
     envs0 = [_Env(scenario, st, draws, np.array([1]), problems) for st in strategies]
     return _Ctx(scenario=scenario, validate=validate, model=model, spec=spec, ns=ns, S=S, R=R, T=T,
                 strategies=strategies, nst=nst, events=events, expected=expected, E=E, counters=counters, K=K,
                 cols=cols, A=A, iq=iq, sector_idx=sector_idx, problems=problems, draws=draws, first_row=first_row,
-                rows_of=rows_of, arr=arr, envs0=envs0, env0=envs0[0],
+                rows_of=rows_of, arr=arr, arr_at=arr_at, envs0=envs0, env0=envs0[0],
                 ev_index={ev.name: i for i, ev in enumerate(events)})
 
 
@@ -115,11 +121,15 @@ def _rate_block(c: Any, env: _Env, evs: list[Any], nseg: int, strategy: str) -> 
     for ei, ev in enumerate(evs):
         for sname, e in ev.rate.items():
             key = f"{ev.key}.rate.{sname}"
-            v = c.arr(env, e, key, nseg).T
-            if c.validate and np.any(~np.isfinite(v) | (v < 0)):
-                c.problems.append(Problem(c.scenario.origin(key), key,
-                                          f"rate must be finite and not negative [strategy '{strategy}']"))
-            for r in c.rows_of[sname]:
+            # a rate on time in the state (a survival curve's hazard by tunnel_cycle) is evaluated for each sub-state
+            per_row = "tunnel_cycle" in e.names and c.scenario.states[sname].timed
+            for pos, r in enumerate(c.rows_of[sname]):
+                if pos == 0 or per_row:
+                    v = (c.arr_at(env, e, key, nseg, {"tunnel_cycle": float(pos + 1)}) if per_row
+                         else c.arr(env, e, key, nseg)).T
+                    if c.validate and np.any(~np.isfinite(v) | (v < 0)):
+                        c.problems.append(Problem(c.scenario.origin(key), key,
+                                                  f"rate must be finite and not negative [strategy '{strategy}']"))
                 block[:, :, r, ei] = v
     return block
 
@@ -222,6 +232,8 @@ def _covariate_arrays(c: Any) -> dict[str, np.ndarray]:
         for pos, r in enumerate(rows):
             if st.tunnel:
                 comp_col[r] = r + 1 if pos + 1 < st.tunnel else first_row[st.tunnel_exit]
+            elif st.clock and comp and comp[0] == nm:  # staying moves one cycle on in the state
+                comp_col[r] = r + 1 if pos + 1 < st.clock else r
             else:
                 comp_col[r] = first_row[comp[0]] if comp else -1
     L = max([len(t.multipliers) for t in spec.time_in_state] + [1])

@@ -43,7 +43,7 @@ def sample_population(scenario: Scenario, n: int, seed: int | None = None) -> tu
             i = 0
             for nm, s in scenario.states.items():
                 first[nm] = i
-                i += max(s.tunnel, 1)
+                i += s.n_sub
             start = np.array([first[s] for s in st], dtype=np.int64)
     group = np.zeros(n, dtype=np.int64)
     if pop.subgroups:

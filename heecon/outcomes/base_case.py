@@ -20,7 +20,7 @@ from heecon.outcomes.perspectives import perspective_costs, sector_index, sector
 from heecon.model.markov import CompiledModel
 from heecon.scenario.types import Scenario
 
-__all__ = ["BaseCaseResult", "run_base_case", "base_case_result", "settings_summary", "outcome_frame", "incremental_tables", "trace_frame", "per_cycle_frame", "jsonable"]
+__all__ = ["BaseCaseResult", "run_base_case", "base_case_result", "settings_summary", "model_type", "outcome_frame", "incremental_tables", "trace_frame", "per_cycle_frame", "jsonable"]
 
 
 def settings_summary(scenario: Scenario) -> dict[str, Any]:
@@ -28,6 +28,7 @@ def settings_summary(scenario: Scenario) -> dict[str, Any]:
     st = scenario.settings
     return {
         "engine": st.engine,
+        "model": model_type(scenario),
         "cycle_length_months": st.cycle_length_months,
         "n_cycles": st.n_cycles,
         "horizon_years": st.horizon_years,
@@ -47,6 +48,15 @@ def settings_summary(scenario: Scenario) -> dict[str, Any]:
         "psa_samples": st.psa_samples,
         "individuals": st.individuals if st.engine == "microsim" else None,
     }
+
+
+def model_type(scenario: Scenario) -> str:
+    """What kind of model the scenario is: every kind is compiled to the same arrays."""
+    if scenario.partitioned is not None:
+        return "partitioned survival"
+    if scenario.tree is not None:
+        return "decision tree" if scenario.tree.pure else "decision tree with a Markov model"
+    return "microsimulation" if scenario.settings.engine == "microsim" else "Markov cohort"
 
 
 @dataclass
@@ -206,6 +216,8 @@ def base_case_result(scenario: Scenario, run: Any) -> BaseCaseResult:
     per_cycle = per_cycle_frame(model, run.per_cycle)
     result = BaseCaseResult(scenario, model, run.totals, outcomes, tables[scenario.settings.perspective], tables,
                             trace, per_cycle)
+    if getattr(model, "notes", None):  # what the compilation changed, e.g. crossing survival curves capped
+        result.extra["notes"] = list(model.notes)
     if run.se is not None:
         result.extra["microsim"] = _microsim_summary(scenario, run)
         result.events_per_cycle = _events_per_cycle(scenario, model, run)

@@ -42,6 +42,9 @@ TOP_KEYS = {
     "cba": "a Green Book cost-benefit view (value_per_qaly, discount_effects, perspective)",
     "measures": "quantities the headline reports per person ([[measures]]: label, events, weights, scale, unit)",
     "report": "what the report says about the study around the model (objective, population, ... : CHEERS 2022)",
+    "survival": "named parametric survival curves ([survival.NAME]) for transitions, event rates and partitioned models",
+    "partitioned": "a partitioned survival model: ordered states and the survival curves that partition them",
+    "tree": "a decision tree: decision, chance and terminal nodes (optionally handing the cohort to the states)",
     "gsa": "global sensitivity settings",
 }
 SETTINGS_KEYS = {

@@ -23,7 +23,8 @@ from heecon.scenario.keys import NAME_RE, RESERVED, START_KEYS, TOP_KEYS
 from heecon.scenario.analyses import read_analyses
 from heecon.scenario.names import check_micro_names, check_names
 from heecon.scenario.reader import Reader, existing_file, typename
-from heecon.scenario.sections import read_discount, parse_transition_ref, read_joints, read_parameter, read_price_index, read_settings, read_state, read_strategies, read_table, read_transition_rewards, read_transitions
+from heecon.scenario.sections import read_discount, parse_transition_ref, read_joints, read_parameter, read_price_index, read_settings, read_state, read_strategies, read_table, read_transition_rewards
+from heecon.scenario.model_types import add_end_state, is_pure_tree, read_model_types, read_transition_section, tree_settings
 from heecon.scenario.types import (
     Parameter,
     Scenario,
@@ -114,7 +115,7 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
         col.add("description", "must be a string")
         description = ""
 
-    settings_raw = rd.table(raw.get("settings", {}), "settings") or {}
+    settings_raw = tree_settings(raw, rd.table(raw.get("settings", {}), "settings") or {})
     settings, sectors = read_settings(settings_raw, rd)
 
     # parameters
@@ -147,7 +148,8 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
     states: dict[str, State] = {}
     stab = rd.table(raw.get("states"), "states", "a table of states ([states.NAME] sections)")
     if not stab:
-        col.add("states", "a scenario needs at least two states ([states.NAME] sections)")
+        if not is_pure_tree(raw):
+            col.add("states", "a scenario needs at least two states ([states.NAME] sections)")
         stab = {}
     for name, spec in stab.items():
         key = f"states.{name}"
@@ -159,11 +161,12 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
             states[name] = st
     if len(stab) == 1:
         col.add("states", "a scenario needs at least two states")
+    add_end_state(raw, states)
     for st in states.values():
         if st.tunnel_exit is not None and st.tunnel_exit not in states:
             col.unknown(f"{st.key}.tunnel_exit", st.tunnel_exit, states, "state")
 
-    transitions = read_transitions(raw.get("transitions"), rd, states)
+    transitions, curves, cells = read_transition_section(raw, rd, states, params, settings)
     trewards = read_transition_rewards(raw.get("transition_rewards", []), rd, states, sectors)
 
     # start
@@ -205,6 +208,8 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
     if settings.perspective not in perspectives:
         col.unknown("settings.perspective", settings.perspective, perspectives, "perspective")
 
+    partitioned, tree, start_states = read_model_types(raw, rd, states, curves, strategies, params, settings, sectors,
+                                                       start_states)
     micro = None
     micro_keys = [k for k in ("population", "events", "covariates", "time_in_state") if k in raw]
     micro_keys += [f"strategies.{n}.{k}" for n, sp in (raw.get("strategies") or {}).items() if isinstance(sp, dict)
@@ -212,7 +217,7 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
     if settings.engine == "microsim":
         from heecon.scenario.microsim_spec import read_microsim
 
-        micro = read_microsim(raw, rd, states, params, tuple(sectors), settings, transitions, path, parse_transition_ref)
+        micro = read_microsim(raw, rd, states, params, tuple(sectors), settings, transitions, path, parse_transition_ref, cells)
         check_micro_names(col, micro, params, settings)
     elif micro_keys:
         col.add(micro_keys[0], "is a microsimulation section: set settings.engine = \"microsim\" to use it")
@@ -237,6 +242,7 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
         start_states=start_states, start_costs=start_costs, start_qalys=start_qalys, strategies=strategies,
         sectors=tuple(sectors), perspectives=perspectives, sha256=_sha256(raw, extra), raw=raw, origins=origins,
         joints=joints, price_index=price_index, price_indices=price_indices, microsim=micro, joint_specs=joint_specs, budget=budget, calibration_targets=targets, analyses=analyses,
+        survival=curves, partitioned=partitioned, tree=tree,
     )
 
 

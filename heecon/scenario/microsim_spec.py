@@ -141,11 +141,14 @@ class MicrosimSpec:
 
 def read_microsim(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any], params: Mapping[str, Any],
                   sectors: tuple[str, ...], settings: Any, transitions: Mapping[str, Mapping[str, Any]],
-                  path: Path, parse_ref: Any) -> MicrosimSpec:
-    """Read [population], [[covariates]], [[time_in_state]], [events.NAME] and the strategies' microsimulation keys."""
+                  path: Path, parse_ref: Any, cells: Any = None) -> MicrosimSpec:
+    """Read [population], [[covariates]], [[time_in_state]], [events.NAME] and the strategies' microsimulation keys.
+
+    ``cells`` reads an event rate given as a table (a survival curve's cumulative-hazard increments,
+    :func:`heecon.scenario.survival_spec.survival_cell_reader`)."""
     pop = _read_population(raw.get("population", {}), rd, path)
 
-    events, counters = _read_events(raw, rd, states, params, sectors, settings, transitions, parse_ref)
+    events, counters = _read_events(raw, rd, states, params, sectors, settings, transitions, parse_ref, cells)
     covs, tis = _read_covariates(raw, rd, states, transitions, parse_ref, events, counters, pop.columns)
     evmods, engs = _read_strategy_keys(raw, rd, states, sectors, settings, events)
     return MicrosimSpec(pop, covs, tis, events, counters, evmods, engs)
@@ -251,7 +254,7 @@ def _read_attribute(name: str, spec: Any, key: str, rd: Any) -> Attribute | None
 
 def _read_events(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any], params: Mapping[str, Any],
                  sectors: tuple[str, ...], settings: Any, transitions: Mapping[str, Mapping[str, Any]],
-                 parse_ref: Any) -> tuple[dict[str, Event], list[str]]:
+                 parse_ref: Any, cells: Any = None) -> tuple[dict[str, Event], list[str]]:
     """``[events.NAME]``: rates by state, costs and QALYs per occurrence, counters, event-driven moves."""
     col = rd.col
     # events
@@ -274,7 +277,10 @@ def _read_events(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any], par
             if sname not in states:
                 col.unknown(f"{key}.rate.{sname}", sname, states, "state")
                 continue
-            e = rd.expr(v, f"{key}.rate.{sname}")
+            if isinstance(v, dict) and cells is not None:
+                e = cells(v, f"{key}.rate.{sname}", sname, "rate")
+            else:
+                e = rd.expr(v, f"{key}.rate.{sname}")
             if e is not None:
                 if e.constant is not None and e.constant < 0:
                     col.add(f"{key}.rate.{sname}", f"rates must not be negative, got {e.constant:g}")

@@ -45,12 +45,12 @@ def check_names(col: Collector, params: Mapping[str, Parameter], tables: Mapping
         check(t.multiplier, f"{t.key}.multiplier")
     tun = frozenset({"tunnel_cycle"})
     for s in states.values():
-        ex = tun if s.tunnel else frozenset()
+        ex = tun if s.timed else frozenset()
         check(s.utility, f"{s.key}.utility", ex)
         for sec, e in s.costs.items():
             check(e, f"{s.key}.costs.{sec}", ex)
     for frm, row in transitions.items():
-        ex = tun if frm in states and states[frm].tunnel else frozenset()
+        ex = tun if frm in states and states[frm].timed else frozenset()
         for to, e in row.items():
             check(e, f"transitions.{frm}.{to}", ex)
     for tr in trewards:
@@ -74,7 +74,7 @@ def check_names(col: Collector, params: Mapping[str, Parameter], tables: Mapping
             for sec, e in c.costs.items():
                 check(e, f"{c.key}.costs.{sec}")
         for sname, e in st.utilities.items():
-            check(e, f"{st.key}.utilities.{sname}", tun if sname in states and states[sname].tunnel else frozenset())
+            check(e, f"{st.key}.utilities.{sname}", tun if sname in states and states[sname].timed else frozenset())
     # cycles in parameter definitions
     # (a table's multiplier is evaluated where the table is called, so it counts as used by the caller)
     def uses(e: Expr) -> set[str]:
@@ -110,7 +110,8 @@ def check_micro_names(col: Collector, micro: Any, params: Mapping[str, Parameter
     for e, key in pairs:
         if e is None:
             continue
-        for n in sorted(e.names - known):
+        own = {"tunnel_cycle"} if getattr(e, "clock", None) == "in_state" else set()  # a survival rate in a state
+        for n in sorted(e.names - known - own):
             col.add(key, f"unknown name '{n}' in expression {e.text!r}.{did_you_mean(n, known)} "
                          "Names are parameters (see [parameters]) or cycle, time, age.")
         if any(t in key for t in timeless) and e.names & TIME_NAMES and ".rate." not in key:

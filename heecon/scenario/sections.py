@@ -462,7 +462,10 @@ def read_state(name: str, spec: Any, key: str, rd: Reader, sectors: tuple[str, .
                  absorbing=absorbing, dead=dead, tunnel=tunnel, tunnel_exit=texit, key=key)
 
 
-def read_transitions(raw: Any, rd: Reader, states: Mapping[str, State]) -> dict[str, dict[str, Expr | None]]:
+def read_transitions(raw: Any, rd: Reader, states: Mapping[str, State],
+                     cell_reader: Any = None) -> dict[str, dict[str, Expr | None]]:
+    """``[transitions]``; a cell given as a table is read by ``cell_reader(value, key, from_state)`` (a survival
+    cell, :func:`heecon.scenario.survival_spec.survival_cell_reader`)."""
     col = rd.col
     out: dict[str, dict[str, Expr | None]] = {}
     tab = rd.table(raw, "transitions", "a table of from-state = { to-state = probability, ... }")
@@ -500,6 +503,10 @@ def read_transitions(raw: Any, rd: Reader, states: Mapping[str, State]) -> dict[
                                 "tunnel_exit after the last cycle), so its row takes no complement \"C\"")
                     continue
                 cells[to] = None
+                continue
+            if isinstance(v, dict) and cell_reader is not None:
+                e = cell_reader(v, k2, frm)
+                cells[to] = e if e is not None else parse(0.0)
                 continue
             e = rd.expr(v, k2)
             if e is not None:

@@ -127,6 +127,19 @@ class State:
     tunnel: int  # 0 or the tunnel length in cycles
     tunnel_exit: str | None
     key: str
+    # cycles of time in the state tracked (a transition out of it given by a survival curve on time in state,
+    # see scenario/survival_spec.py): the state is expanded into NAME[1]..NAME[clock], the last one holding
+    clock: int = 0
+
+    @property
+    def n_sub(self) -> int:
+        """Expanded sub-states: the tunnel's cycles, the tracked cycles of time in state, or 1."""
+        return max(self.tunnel, self.clock, 1)
+
+    @property
+    def timed(self) -> bool:
+        """A tunnel or a state that tracks time in it (``tunnel_cycle`` is defined in its expressions)."""
+        return bool(self.tunnel or self.clock)
 
 
 @dataclass
@@ -198,6 +211,9 @@ class Scenario:
     joint_specs: dict[str, Any] = field(default_factory=dict)  # joints.NAME -> parsed heecon.params joint
     overrides: tuple[str, ...] = ()  # the --set overrides it was loaded with (variants and subgroups inherit them)
     analyses: Any = None  # heecon.scenario.analyses.Analyses: what the default run analyses beside the PSA
+    survival: dict[str, Any] = field(default_factory=dict)  # [survival.NAME] -> heecon.scenario.survival_spec.SurvivalCurve
+    partitioned: Any = None  # heecon.scenario.partitioned_spec.PartitionedSpec of a [partitioned] section
+    tree: Any = None  # heecon.scenario.tree_spec.TreeSpec of a [tree] section
 
     def price_factor(self, name: str) -> float:
         """Multiplier bringing parameter ``name`` from its own price year to ``settings.price_year`` (1 if none)."""

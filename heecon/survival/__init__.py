@@ -35,7 +35,8 @@ from .distributions import (
     Weibull,
     family,
 )
-from .export import fit_to_toml, parameter_names
+from .analysis import SurvivalAnalysis, analyse_survival
+from .export import fit_to_toml, parameter_names, survival_section
 from .fit import (
     DEFAULT_COMPARISON,
     SurvivalFit,
@@ -69,8 +70,10 @@ __all__ = [
     "LogNormal",
     "PiecewiseExponential",
     "SurvivalDistribution",
+    "SurvivalAnalysis",
     "SurvivalFit",
     "Weibull",
+    "analyse_survival",
     "clean_km_coordinates",
     "compare_fits",
     "cycle_times",
@@ -87,6 +90,7 @@ __all__ = [
     "psa_transition_probabilities",
     "reconstruct_ipd",
     "survival_curves",
+    "survival_section",
     "transition_probabilities",
     "transition_probabilities_from_coefficients",
 ]

@@ -21,11 +21,13 @@ import json
 import math
 import re
 
+from typing import Any
+
 import numpy as np
 
 from .fit import SurvivalFit
 
-__all__ = ["fit_to_toml", "parameter_names"]
+__all__ = ["fit_to_toml", "parameter_names", "survival_section"]
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -191,3 +193,71 @@ def fit_to_toml(
         "",
     ]
     return "\n".join(lines)
+
+
+_SCENARIO_UNITS = ("years", "months", "weeks", "days")
+
+
+def survival_section(fit: SurvivalFit, prefix: str, *, name: str | None = None, time_unit: str = "years",
+                     x: Any = None, label: str | None = None) -> str:
+    """The fit as a scenario curve: a ``[survival.NAME]`` section whose parameters are expressions of the
+    coefficients `fit_to_toml` writes (so the curve follows their multivariate normal in the PSA).
+
+    Parameters
+    ----------
+    fit : SurvivalFit
+    prefix : str
+        The prefix given to `fit_to_toml` (the coefficients' names).
+    name : str, optional
+        The curve's name (default ``prefix``).
+    time_unit : str
+        The data's time unit: ``"years"``, ``"months"``, ``"weeks"`` or ``"days"`` (the curve's ``units``).
+    x : mapping, optional
+        Covariate values by name (e.g. ``{"groupPoor": 1}``): the curve of that group, its location parameter
+        shifted by the coefficients; default all 0 (the reference group).
+    label : str, optional
+        The curve's label.
+
+    Returns
+    -------
+    str
+        TOML text; with the fragment of `fit_to_toml` it is a curve a transition or ``[partitioned]`` can name.
+
+    Examples
+    --------
+    For a Weibull fit to ``bc`` with prefix ``rfs``::
+
+        [survival.rfs]
+        distribution = "weibull"
+        shape = "exp(rfs_log_shape)"
+        scale = "exp(rfs_log_scale)"
+        units = "years"
+    """
+    if time_unit not in _SCENARIO_UNITS:
+        raise ValueError(f"time_unit must be one of {', '.join(_SCENARIO_UNITS)} (a scenario curve's units). "
+                         f"Got {time_unit!r}.")
+    name = prefix if name is None else name
+    if not _NAME_RE.match(name):
+        raise ValueError(f"name must be a valid name (letters, digits, underscores). Got {name!r}.")
+    names = parameter_names(fit, prefix)
+    fam = fit.family
+    k = fam.n_parameters
+    row = fit._x_row(x)[0] if fit.covariate_names else np.zeros(0)
+    shift = "".join(
+        f" + {names[k + j]}" if v == 1 else f" + {_num(v)} * {names[k + j]}"
+        for j, v in enumerate(row) if v != 0
+    )
+    exprs = []
+    for i, pname in enumerate(fam.parameters):
+        inner = names[i] + (shift if i in fam.location else "")
+        exprs.append((pname, f"exp({inner})" if fam.transforms[i] == "log" else inner))
+    lines = [f"[survival.{name}]", f'distribution = "{fit.dist}"']
+    if fit.dist == "pwexp":
+        lines.append("cuts = [" + ", ".join(_num(c) for c in fam.cuts) + "]")
+        lines.append("rates = [" + ", ".join(_toml_string(e) for _, e in exprs) + "]")
+    else:
+        lines += [f"{pname} = {_toml_string(e)}" for pname, e in exprs]
+    lines.append(f"units = {_toml_string(time_unit)}")
+    if label:
+        lines.append(f"label = {_toml_string(label)}")
+    return "\n".join(lines) + "\n"
