@@ -26,7 +26,7 @@ def validate(
 def run(
     scenario: Annotated[Optional[Path], typer.Argument(help="Scenario TOML file (default: the flagship scenario).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder (default: results/<scenario name>).")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout instead of tables.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout instead of tables, with the trace (state occupancy per strategy at every cycle) added as \"trace\".")] = False,
     psa: Annotated[Optional[int], typer.Option("--psa", help="PSA samples (default: settings.psa_samples; 0 = none).", min=0)] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed (default: settings.seed).", min=0)] = None,
     report: Annotated[bool, typer.Option("--report", help="Also write figures and report.html into the results folder.")] = False,
@@ -77,7 +77,9 @@ def run(
                            workers=workers, scheduler=scheduler, chunk_size=chunk_size,
                            checkpoint=ckpt if n_psa else None, progress=not json_out, on_interrupt=interrupted)
     if json_out:
-        typer.echo(json.dumps(res.summary(), indent=2))
+        from heecon.outcomes.base_case import trace_json
+
+        typer.echo(json.dumps({**res.summary(), "trace": trace_json(res.base.trace)}, indent=2))
         return
     from heecon.report.console import print_base_case, print_headline, print_psa
 
