@@ -17,10 +17,18 @@ def validate(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
     set_: SetOpt = None,
 ) -> None:
-    """Check a scenario file (structure, names, probabilities at every cycle) without running it."""
+    """Check a scenario file (structure, names, probabilities at every cycle) without running it; for a variant
+    (``extends``), list what it changes relative to the scenario it extends."""
+    from heecon.scenario.files import variant_changes
+
     sc = load_or_exit(scenario, set_)
     typer.echo(f"{scenario}: valid ({len(sc.states)} states, {len(sc.strategies)} strategies, "
                f"{len(sc.parameters)} parameters, {sc.settings.n_cycles} cycles of {sc.settings.cycle_length_months:g} months)")
+    parent, lines = variant_changes(scenario, set_ or [])
+    if parent is not None:  # a variant: what it changes relative to the scenario it extends
+        typer.echo(f"Changes relative to {parent} (extends):")
+        for line in lines or ["(none)"]:
+            typer.echo(f"  {line}")
 
 
 def run(

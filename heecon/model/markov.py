@@ -292,9 +292,11 @@ def compile_model(scenario: Scenario, draws: Mapping[str, np.ndarray] | None = N
     dead = np.array([state_list[exp.owner[i]].dead for i in range(S)])
     n_blocks = 0
     reported: set[str] | None = set() if validate else None  # parameters found not finite (reported once each)
+    segments = [_segments(scenario, strat) for strat in scenario.strategies.values()]
+    _check_compiled_size(scenario, segments, ns, S, R, has_tr)
 
     for si, strat in enumerate(scenario.strategies.values()):
-        firsts = _segments(scenario, strat)
+        firsts = segments[si]
         nseg = len(firsts)
         ends = np.append(firsts[1:] - 1, T)
         for j, (a, b) in enumerate(zip(firsts, ends)):
@@ -327,6 +329,30 @@ def compile_model(scenario: Scenario, draws: Mapping[str, np.ndarray] | None = N
         P=P_all, P_map=P_map, V=V_all, V_map=P_map.copy(), TR=TR_all, TR_map=TR_map, has_tr=has_tr, m0=m0,
         start_rewards=start_rewards, W=reward_weights(scenario, names), n_samples=ns, dead=dead,
     )
+
+
+def _check_compiled_size(scenario: Scenario, segments: list[np.ndarray], ns: int, S: int, R: int, has_tr: bool) -> None:
+    """Refuse (:class:`heecon.model.sizes.MemoryLimitError`) before allocating transition and reward arrays that would
+    not fit in memory: one ``S x S`` matrix (and ``S x R`` rewards, ``S x S x R`` move rewards) per segment,
+    strategy and PSA sample, times the compiler's temporaries."""
+    from heecon.model.sizes import COMPILE_FACTOR, check_allocation
+
+    n_mats = ns * sum(len(f) for f in segments)
+    parts = {"transition matrices": n_mats * S * S * 8.0, "state rewards": n_mats * S * R * 8.0}
+    if has_tr:
+        parts["move rewards"] = n_mats * S * S * R * 8.0
+    parts = {k: v * COMPILE_FACTOR for k, v in parts.items()}
+    st = scenario.settings
+    timed = max(len(f) for f in segments) > 1
+    tips = []
+    if timed:
+        tips.append(f"fewer cycles (now {st.n_cycles:,}: with expressions of cycle, time or age, or windows of "
+                    "cycles, each strategy has a matrix for each run of cycles in which nothing changes)")
+    if S > len(scenario.states):
+        tips.append(f"shorter tunnel states (the {len(scenario.states)} states expand to {S:,} rows)")
+    if ns > 1:
+        tips.append(f"fewer PSA samples per chunk (--chunk-size; now {ns:,})")
+    check_allocation(parts, f"to compile this model ({n_mats:,} matrices of {S:,} x {S:,} states)", tips)
 
 
 def reward_weights(scenario: Scenario, names: list[str]) -> np.ndarray:
