@@ -42,7 +42,7 @@ def name_problem(name: object, what: str = "parameter") -> str | None:
 TOP_KEYS = {
     "title": "a short title",
     "description": "a longer description",
-    "extends": "the scenario this one modifies (a path relative to this file)",
+    "extends": "the scenario this one modifies (a path relative to this file), or [extends] with file, replace, merge",
     "format": "the scenario format version (1)",
     "settings": "model settings",
     "parameters": "named inputs",
