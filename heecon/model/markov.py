@@ -125,6 +125,7 @@ class _Env:
         tables = {name: self._table_fn(name) for name in scenario.tables}
         self.functions = make_functions(dt, tables)
         self.draws_used: set[str] = set()
+        self.reported = check if check is not None else set()  # parameters reported (their uses are not, again)
         overrides = strategy.parameters
         graph = _param_graph(scenario, overrides)
         for name in topological_order(graph):
@@ -142,8 +143,8 @@ class _Env:
             n_problems = len(problems)
             v = self.eval(e, key)
             self.env[name] = v * factor if factor != 1.0 and name not in overrides else v
-            if check is not None and len(problems) > n_problems:
-                check.add(name)  # its expression failed (reported): not also "not finite"
+            if check is not None and (len(problems) > n_problems or any(d in check for d in graph[name])):
+                check.add(name)  # its expression failed, or uses a parameter already reported: not reported again
             if check is not None and name not in check:
                 self._check_finite(name, e, key, check)
 
@@ -157,7 +158,10 @@ class _Env:
         where = [f"strategy '{self.strategy.name}'"]
         idx = tuple(int(x) for x in np.argwhere(bad)[0]) if v.ndim else ()
         if v.ndim == 2 and v.shape[0] > 1:
-            where.append(f"cycle {int(np.asarray(self.env['cycle'])[idx[0], 0])}")
+            cyc = int(np.asarray(self.env["cycle"])[idx[0], 0])
+            st = self.scenario.settings
+            age = f" (age {st.start_age + (cyc - 1) * st.cycle_years:g})" if st.start_age is not None else ""
+            where.append(f"cycle {cyc}{age}")
         if v.ndim >= 1 and v.shape[-1] > 1:
             where.append(f"PSA sample {idx[-1]}")
         first = v[idx] if v.ndim else v
@@ -388,6 +392,18 @@ class _Block:
     def E(self, e: Expr, key: str, extra: Mapping[str, Any] | None = None) -> np.ndarray:
         return _as2d(self.env.eval(e, key, extra), self.nseg, self.ns)
 
+    def known(self, e: Expr | None) -> bool:
+        """Whether ``e`` uses a parameter already reported (failed or not finite): its values that are not finite
+        are that problem's consequence, not reported again."""
+        if e is None or not self.env.reported:
+            return False
+        names = set(e.names)
+        for t in e.calls & set(self.scenario.tables):
+            mult = self.scenario.tables[t].multiplier
+            if mult is not None:
+                names |= mult.names
+        return bool(names & self.env.reported)
+
 
 def _transition_block(blk: _Block) -> np.ndarray:
     """Transition probabilities ``[ns, nseg, S, S]`` of one strategy's segments (modifiers, complements, tunnels)."""
@@ -424,7 +440,8 @@ def _transition_block(blk: _Block) -> np.ndarray:
                             with np.errstate(all="ignore"):
                                 val = np.where(active, 1.0 - np.power(np.clip(1.0 - val, 0.0, None), mv), val)
                 if validate:
-                    _check_probability(val, f"transitions.{fst.name}.{to}", scenario, strat, firsts, problems, e)
+                    _check_probability(val, f"transitions.{fst.name}.{to}", scenario, strat, firsts, problems, e,
+                                       blk.known(e) or any(blk.known(m.value) for m in strat.modifiers))
                 P[:, :, r, c] += val
                 total += val
             if fst.tunnel:
@@ -464,14 +481,14 @@ def _state_reward_block(blk: _Block, R: int) -> np.ndarray:
             for sec, e in fst.costs.items():
                 v = E(e, f"{fst.key}.costs.{sec}", extra).T
                 if validate:
-                    _check_nonneg(v, f"{fst.key}.costs.{sec}", scenario, strat, firsts, problems, e)
+                    _check_nonneg(v, f"{fst.key}.costs.{sec}", scenario, strat, firsts, problems, e, blk.known(e))
                 V[:, :, r, sector_idx[sec]] += v
             if not fst.dead:
                 ue = strat.utilities.get(fst.name, fst.utility)
                 ukey = f"{strat.key}.utilities.{fst.name}" if fst.name in strat.utilities else f"{fst.key}.utility"
                 u = E(ue, ukey, extra).T
                 if validate:
-                    bad = ~np.isfinite(u) | (u > 1.0 + 1e-12)
+                    bad = (np.zeros(u.shape, bool) if blk.known(ue) else ~np.isfinite(u)) | (u > 1.0 + 1e-12)
                     if np.any(bad):
                         _report(problems, scenario, ukey, strat, firsts, bad,
                                 lambda i, j: f"utility is {u[i, j]:.10g}{_from(ue, u[i, j])}; utilities must be "
@@ -483,7 +500,7 @@ def _state_reward_block(blk: _Block, R: int) -> np.ndarray:
         for sec, e in c.costs.items():
             v = E(e, f"{c.key}.costs.{sec}").T * active[None, :]
             if validate:
-                _check_nonneg(v, f"{c.key}.costs.{sec}", scenario, strat, firsts, problems, e)
+                _check_nonneg(v, f"{c.key}.costs.{sec}", scenario, strat, firsts, problems, e, blk.known(e))
             for sname in c.states:
                 for pos in range(max(scenario.states[sname].tunnel, 1)):
                     V[:, :, exp.first[sname] + pos, sector_idx[sec]] += v
@@ -506,7 +523,7 @@ def _transition_reward_block(blk: _Block, R: int, has_tr: bool) -> np.ndarray:
         for sec, e in tr.costs.items():
             v = E(e, f"{tr.key}.costs.{sec}").T
             if validate:
-                _check_nonneg(v, f"{tr.key}.costs.{sec}", scenario, strat, firsts, problems, e)
+                _check_nonneg(v, f"{tr.key}.costs.{sec}", scenario, strat, firsts, problems, e, blk.known(e))
             for a in froms:
                 for b in tos:
                     if exp.owner[a] != exp.owner[b] or tr.from_state == tr.to_state:
@@ -514,7 +531,8 @@ def _transition_reward_block(blk: _Block, R: int, has_tr: bool) -> np.ndarray:
         if tr.qalys is not None:
             v = E(tr.qalys, f"{tr.key}.qalys").T
             if validate:
-                _check_finite(v, f"{tr.key}.qalys", "the QALY change", scenario, strat, firsts, problems, tr.qalys)
+                _check_finite(v, f"{tr.key}.qalys", "the QALY change", scenario, strat, firsts, problems, tr.qalys,
+                              blk.known(tr.qalys))
             for a in froms:
                 for b in tos:
                     if exp.owner[a] != exp.owner[b] or tr.from_state == tr.to_state:
@@ -597,24 +615,26 @@ def _from(e: Expr | None, v: float) -> str:
 
 
 def _check_probability(v: np.ndarray, key: str, scenario: Scenario, strat: Strategy, firsts: np.ndarray,
-                       problems: list[Problem], e: Expr | None = None) -> None:
-    bad = ~np.isfinite(v) | (v < -PROB_TOL) | (v > 1 + PROB_TOL)
+                       problems: list[Problem], e: Expr | None = None, known: bool = False) -> None:
+    """Report a probability outside [0, 1] or not finite (``known``: its non-finite values come from a parameter
+    already reported, so only finite values out of range are)."""
+    bad = (np.zeros(v.shape, bool) if known else ~np.isfinite(v)) | (v < -PROB_TOL) | (v > 1 + PROB_TOL)
     if np.any(bad):
         _report(problems, scenario, key, strat, firsts, bad,
                 lambda i, j: f"probability is {v[i, j]:.10g}{_from(e, v[i, j])}; probabilities must be in [0, 1]")
 
 
 def _check_nonneg(v: np.ndarray, key: str, scenario: Scenario, strat: Strategy, firsts: np.ndarray,
-                  problems: list[Problem], e: Expr | None = None) -> None:
-    bad = ~np.isfinite(v) | (v < 0)
+                  problems: list[Problem], e: Expr | None = None, known: bool = False) -> None:
+    bad = (np.zeros(v.shape, bool) if known else ~np.isfinite(v)) | (v < 0)
     if np.any(bad):
         _report(problems, scenario, key, strat, firsts, bad,
                 lambda i, j: f"cost is {v[i, j]:.6g}{_from(e, v[i, j])}; costs must be finite and not negative")
 
 
 def _check_finite(v: np.ndarray, key: str, what: str, scenario: Scenario, strat: Strategy, firsts: np.ndarray,
-                  problems: list[Problem], e: Expr | None = None) -> None:
-    bad = ~np.isfinite(v)
+                  problems: list[Problem], e: Expr | None = None, known: bool = False) -> None:
+    bad = np.zeros(v.shape, bool) if known else ~np.isfinite(v)
     if np.any(bad):
         _report(problems, scenario, key, strat, firsts, bad,
                 lambda i, j: f"{what} is {v[i, j]}{_from(e, v[i, j])}; it must be a finite number")

@@ -276,7 +276,7 @@ def check_population_file(fp: Path, name: str, states: Mapping[str, Any], col: A
         col.add(key, f"{name} {msg}")
     if n_bad > len(problems):
         col.add(key, f"{name} has {n_bad - len(problems)} more bad rows or cells like these")
-    return None if n_bad else header
+    return header  # known columns even where cells are bad (reported), so that covariates naming them are not too
 
 
 def _read_attribute(name: str, spec: Any, key: str, rd: Any) -> Attribute | None:
