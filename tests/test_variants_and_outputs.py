@@ -108,9 +108,11 @@ def test_validate_prints_what_a_variant_changes(tmp_path: Path) -> None:
     assert plain.exit_code == 0 and "Changes relative" not in plain.output
 
 
-def test_the_published_variants_still_load_and_say_what_they_change() -> None:
-    root = Path(__file__).resolve().parents[1]
-    variant = root / "scenarios" / "variants" / "null_effect.toml"
+VARIANTS = sorted((Path(__file__).resolve().parents[1] / "scenarios" / "variants").glob("*.toml"))
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[p.stem for p in VARIANTS])
+def test_the_shipped_variants_still_load_and_say_what_they_change(variant: Path) -> None:
     result = runner.invoke(app, ["validate", str(variant)])
     assert result.exit_code == 0, result.output
     assert "Changes relative to" in result.output and "mbt_aspd_vs_pau.toml" in result.output
