@@ -38,13 +38,14 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
     """Library errors whose message is meant for the user as it is (anything else is a bug: a traceback)."""
     from heecon.engine.microsim.evaluate import DeviceError
     from heecon.execution import RUN_ERRORS
+    from heecon.model.sizes import MemoryLimitError
     from heecon.params import DistributionError
     from heecon.scenario.errors import ScenarioError
     from heecon.sensitivity.dsa import DSAError
     from heecon.sensitivity.evppi import EVPPIError
     from heecon.sensitivity.gsa import GSAError
 
-    return (ScenarioError, DSAError, EVPPIError, GSAError, DistributionError, DeviceError, *RUN_ERRORS)
+    return (ScenarioError, DSAError, EVPPIError, GSAError, DistributionError, DeviceError, MemoryLimitError, *RUN_ERRORS)
 
 
 @contextlib.contextmanager
@@ -74,13 +75,17 @@ def resolve_scenario(scenario: Optional[Path]) -> Path:
 
 def load_or_exit(scenario: Optional[Path], overrides: list[str] | None = None) -> Any:
     """Load and check a scenario (:func:`heecon.load_scenario`), or print its problems and exit 2."""
+    from heecon.model.sizes import MemoryLimitError
     from heecon.pipeline import load_scenario
     from heecon.scenario.errors import ScenarioError
 
+    path = resolve_scenario(scenario)
     try:
-        return load_scenario(resolve_scenario(scenario), list(overrides or []))
+        return load_scenario(path, list(overrides or []))
     except ScenarioError as exc:
         raise fail(exc.format()) from None
+    except MemoryLimitError as exc:  # compiling the base case to check it would not fit
+        raise fail(f"Cannot check {path}: {exc}") from None
 
 
 def num(x: Any, digits: int = 4) -> str:

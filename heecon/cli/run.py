@@ -17,7 +17,10 @@ def validate(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
     set_: SetOpt = None,
 ) -> None:
-    """Check a scenario file (structure, names, probabilities at every cycle) without running it."""
+    """Check a scenario file (structure, names, probabilities at every cycle) without running it; for a variant
+    (``extends``), list what it changes relative to the scenario it extends."""
+    from heecon.scenario.files import variant_changes
+
     sc = load_or_exit(scenario, set_)
     if sc.tree is not None and sc.tree.pure:
         typer.echo(f"{scenario}: valid (a decision tree of {len(sc.tree.nodes)} nodes, {len(sc.strategies)} strategies, "
@@ -27,12 +30,17 @@ def validate(
             f"a decision tree of {len(sc.tree.nodes)} nodes into " if sc.tree is not None else "")
     typer.echo(f"{scenario}: valid ({kind}{len(sc.states)} states, {len(sc.strategies)} strategies, "
                f"{len(sc.parameters)} parameters, {sc.settings.n_cycles} cycles of {sc.settings.cycle_length_months:g} months)")
+    parent, lines = variant_changes(scenario, set_ or [])
+    if parent is not None:  # a variant: what it changes relative to the scenario it extends
+        typer.echo(f"Changes relative to {parent} (extends):")
+        for line in lines or ["(none)"]:
+            typer.echo(f"  {line}")
 
 
 def run(
     scenario: Annotated[Optional[Path], typer.Argument(help="Scenario TOML file (default: the flagship scenario).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder (default: results/<scenario name>).")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout instead of tables.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout instead of tables, with the trace (state occupancy per strategy at every cycle) added as \"trace\".")] = False,
     psa: Annotated[Optional[int], typer.Option("--psa", help="PSA samples (default: settings.psa_samples; 0 = none).", min=0)] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed (default: settings.seed).", min=0)] = None,
     report: Annotated[bool, typer.Option("--report", help="Also write figures and report.html into the results folder.")] = False,
@@ -85,7 +93,9 @@ def run(
                            checkpoint=ckpt if n_psa else None, progress=not json_out, on_interrupt=interrupted,
                            analyses=analyses)
     if json_out:
-        typer.echo(json.dumps(res.summary(), indent=2))
+        from heecon.outcomes.base_case import trace_json
+
+        typer.echo(json.dumps({**res.summary(), "trace": trace_json(res.base.trace)}, indent=2))
         return
     from heecon.report.console import print_base_case, print_headline, print_psa
 

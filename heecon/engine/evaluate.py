@@ -49,6 +49,11 @@ def evaluate_totals(scenario: Scenario, draws: Mapping[str, np.ndarray] | None, 
     draws = {k: np.asarray(v, dtype=float) for k, v in (draws or {}).items()}
     if n is None:
         n = len(next(iter(draws.values()))) if draws else 1
+    from heecon.model.markov import reward_names
+    from heecon.model.sizes import check_allocation
+
+    check_allocation({"totals": 8.0 * n * len(scenario.strategies) * len(reward_names(scenario)) * 2},
+                     f"for the results of {n:,} parameter sets", ["fewer parameter sets (PSA samples, grid points)"])
     if scenario.settings.engine == "microsim":
         from heecon.engine.microsim.evaluate import evaluate_microsim
 
@@ -127,7 +132,12 @@ def evaluate_base(scenario: Scenario) -> EngineRun:
                          cycle_events=run.cycle_events, trajectories=run.trajectories,
                          n_individuals=run.n_individuals)
     from heecon.engine.cohort import run_cohort
+    from heecon.model.sizes import check_allocation
 
+    k, T, S, R = model.n_strategies, model.n_cycles, len(model.state_names), len(model.reward_names)
+    check_allocation({"trace": 8.0 * k * (T + 1) * S, "per-cycle rewards": 8.0 * k * T * R * 2},
+                     f"for the trace of {k} strategies x {T + 1:,} points x {S:,} states",
+                     [f"fewer cycles (now {T:,})", "shorter tunnel states"])
     raw = run_cohort(model.P, model.P_map, model.V, model.V_map, model.TR, model.TR_map, model.m0, model.W,
                      has_tr=model.has_tr, n_keep=1, small_numpy=True)
     totals = raw.totals[0] + model.start_rewards[0][:, :, None]

@@ -25,19 +25,14 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from heecon.model.sizes import COMPILE_FACTOR, ENV_GUARD, ENV_LIMIT, available_memory, fmt_bytes
 from heecon.scenario.types import Scenario
 
 __all__ = ["MemoryEstimate", "MemoryGuardError", "estimate_psa_memory", "check_memory", "available_memory",
            "guard_psa", "ENV_LIMIT", "ENV_GUARD"]
 
-ENV_LIMIT = "HEECON_MEMORY_LIMIT_MB"
-ENV_GUARD = "HEECON_MEMORY_GUARD"
-#: peak of the scenario compiler relative to the arrays it returns (temporaries of expression evaluation,
-#: stacking per strategy and segment); measured 4.3 on FMH-6 with 10,000 samples per chunk
-COMPILE_FACTOR = 4.5
 #: resident memory of a worker process with numpy, numba, pandas and heecon imported (measured ~250 MiB)
 WORKER_BASELINE = 300 * 2**20
-MiB = 2**20
 
 
 class MemoryGuardError(RuntimeError):
@@ -90,13 +85,6 @@ class MemoryEstimate:
 
     def describe(self) -> str:
         return ", ".join(f"{k} {fmt_bytes(v)}" for k, v in self.parts.items() if v > 0)
-
-
-def fmt_bytes(b: float) -> str:
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if abs(b) >= size:
-            return f"{b / size:,.1f} {unit}"
-    return f"{int(b)} B"
 
 
 def _real_bytes(a: Any) -> int:
@@ -199,32 +187,6 @@ def estimate_psa_memory(scenario: Scenario, n: int, chunk_size: int, *, concurre
         fixed[f"{worker_processes} worker processes"] = worker_processes * WORKER_BASELINE
     return MemoryEstimate(st.engine, int(n), int(chunk_size), int(concurrency), int(chunk_shared), int(chunk_per),
                           fixed, notes)
-
-
-def available_memory(limit_mb: float | None = None) -> tuple[int | None, str]:
-    """Bytes the run may use and where the figure comes from (None if it cannot be found)."""
-    if limit_mb is not None:
-        return int(float(limit_mb) * MiB), "the memory limit given"
-    env = os.environ.get(ENV_LIMIT)
-    if env:
-        try:
-            return int(float(env) * MiB), f"{ENV_LIMIT}={env}"
-        except ValueError:
-            raise ValueError(f"{ENV_LIMIT} must be a number of megabytes. Got {env!r}.") from None
-    try:
-        import psutil
-
-        return int(psutil.virtual_memory().available), "memory available now"
-    except ImportError:
-        pass
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024, "memory available now (/proc/meminfo)"
-    except OSError:
-        pass
-    return None, "unknown"
 
 
 def check_memory(estimate: MemoryEstimate, limit_mb: float | None = None) -> None:

@@ -126,7 +126,7 @@ class _Env:
     """Parameter values for one strategy, evaluated over segments and samples."""
 
     def __init__(self, scenario: Scenario, strategy: Strategy, draws: Mapping[str, np.ndarray], first_cycles: np.ndarray,
-                 problems: list[Problem]):
+                 problems: list[Problem], check: set[str] | None = None):
         self.scenario = scenario
         self.strategy = strategy
         self.problems = problems
@@ -139,6 +139,8 @@ class _Env:
             self.env["age"] = st.start_age + (cyc - 1.0) * dt
         tables = {name: self._table_fn(name) for name in scenario.tables}
         self.functions = make_functions(dt, tables)
+        self.draws_used: set[str] = set()
+        self.reported = check if check is not None else set()  # parameters reported (their uses are not, again)
         overrides = strategy.parameters
         graph = _param_graph(scenario, overrides)
         for name in topological_order(graph):
@@ -146,13 +148,45 @@ class _Env:
             factor = scenario.price_factor(name)
             if name in draws and name not in overrides:
                 self.env[name] = np.asarray(draws[name], dtype=float) * factor
+                self.draws_used.add(name)
+                if check is not None and name not in check:
+                    self._check_finite(name, scenario.parameters[name].expr, scenario.parameters[name].key, check)
                 continue
             p = scenario.parameters[name]
             e = overrides.get(name, p.expr)
             key = f"{strategy.key}.parameters.{name}" if name in overrides else p.key
+            n_problems = len(problems)
             v = self.eval(e, key)
             self.env[name] = v * factor if factor != 1.0 and name not in overrides else v
+            if check is not None and (len(problems) > n_problems or any(d in check for d in graph[name])):
+                check.add(name)  # its expression failed, or uses a parameter already reported: not reported again
+            if check is not None and name not in check:
+                self._check_finite(name, e, key, check)
 
+    def _check_finite(self, name: str, e: Expr, key: str, reported: set[str]) -> None:
+        """Report a parameter whose value is inf or nan anywhere (once per parameter, where it first occurs)."""
+        v = np.asarray(self.env[name], dtype=float)
+        bad = ~np.isfinite(v)
+        if not np.any(bad):
+            return
+        reported.add(name)
+        where = [f"strategy '{self.strategy.name}'"]
+        idx = tuple(int(x) for x in np.argwhere(bad)[0]) if v.ndim else ()
+        if v.ndim == 2 and v.shape[0] > 1:
+            cyc = int(np.asarray(self.env["cycle"])[idx[0], 0])
+            st = self.scenario.settings
+            age = f" (age {st.start_age + (cyc - 1) * st.cycle_years:g})" if st.start_age is not None else ""
+            where.append(f"cycle {cyc}{age}")
+        if v.ndim >= 1 and v.shape[-1] > 1:
+            where.append(f"PSA sample {idx[-1]}")
+        first = v[idx] if v.ndim else v
+        how = f"the expression {e.text!r}" if e.constant is None else "its value"
+        if name in self.draws_used:
+            how = "its PSA draw"
+        self.problems.append(Problem(self.scenario.origin(key), key,
+                                     f"parameter '{name}' is {first} ({how} gives a number that is not finite: a "
+                                     f"division by zero, log(0), an overflow...) [{', '.join(where)}]; every "
+                                     "parameter must be a finite number"))
     def _table_fn(self, name: str) -> Callable[[Any], Any]:
         t = self.scenario.tables[name]
 
@@ -279,16 +313,19 @@ def compile_model(scenario: Scenario, draws: Mapping[str, np.ndarray] | None = N
     dead = np.array([state_list[exp.owner[i]].dead for i in range(S)])
     n_blocks = 0
     notes: list[str] = []
+    reported: set[str] | None = set() if validate else None  # parameters found not finite (reported once each)
+    segments = [_segments(scenario, strat) for strat in scenario.strategies.values()]
+    _check_compiled_size(scenario, segments, ns, S, R, has_tr)
 
     for si, strat in enumerate(scenario.strategies.values()):
-        firsts = _segments(scenario, strat)
+        firsts = segments[si]
         nseg = len(firsts)
         ends = np.append(firsts[1:] - 1, T)
         for j, (a, b) in enumerate(zip(firsts, ends)):
             P_map[si, a - 1:b] = n_blocks + j
         n_blocks += nseg
-        blk = _Block(scenario, strat, exp, firsts, ns, _Env(scenario, strat, draws, firsts, problems), problems, validate,
-                     notes)
+        blk = _Block(scenario, strat, exp, firsts, ns, _Env(scenario, strat, draws, firsts, problems, reported), problems,
+                     validate, notes)
         P_blocks.append(_transition_block(blk))
         V_blocks.append(_state_reward_block(blk, R))
         TR_blocks.append(_transition_reward_block(blk, R, has_tr))
@@ -317,6 +354,30 @@ def compile_model(scenario: Scenario, draws: Mapping[str, np.ndarray] | None = N
     )
 
 
+def _check_compiled_size(scenario: Scenario, segments: list[np.ndarray], ns: int, S: int, R: int, has_tr: bool) -> None:
+    """Refuse (:class:`heecon.model.sizes.MemoryLimitError`) before allocating transition and reward arrays that would
+    not fit in memory: one ``S x S`` matrix (and ``S x R`` rewards, ``S x S x R`` move rewards) per segment,
+    strategy and PSA sample, times the compiler's temporaries."""
+    from heecon.model.sizes import COMPILE_FACTOR, check_allocation
+
+    n_mats = ns * sum(len(f) for f in segments)
+    parts = {"transition matrices": n_mats * S * S * 8.0, "state rewards": n_mats * S * R * 8.0}
+    if has_tr:
+        parts["move rewards"] = n_mats * S * S * R * 8.0
+    parts = {k: v * COMPILE_FACTOR for k, v in parts.items()}
+    st = scenario.settings
+    timed = max(len(f) for f in segments) > 1
+    tips = []
+    if timed:
+        tips.append(f"fewer cycles (now {st.n_cycles:,}: with expressions of cycle, time or age, or windows of "
+                    "cycles, each strategy has a matrix for each run of cycles in which nothing changes)")
+    if S > len(scenario.states):
+        tips.append(f"shorter tunnel states (the {len(scenario.states)} states expand to {S:,} rows)")
+    if ns > 1:
+        tips.append(f"fewer PSA samples per chunk (--chunk-size; now {ns:,})")
+    check_allocation(parts, f"to compile this model ({n_mats:,} matrices of {S:,} x {S:,} states)", tips)
+
+
 def reward_weights(scenario: Scenario, names: list[str]) -> np.ndarray:
     """``W[discounted?, kind, reward, cycle]``: within-cycle weights times discount factors (costs by the cost rate,
     QALYs and life years by the effect rate; ``W[1]`` undiscounted)."""
@@ -328,7 +389,7 @@ def reward_weights(scenario: Scenario, names: list[str]) -> np.ndarray:
         sched = st.discount_costs if r < len(scenario.sectors) else st.discount_effects
         if name == CBA_QALYS and cba.discount_effects is not None:
             sched = cba.discount_effects
-        W[0, :, r, :] = cycle_weights(st.counting, T, dt, sched, st.discounting)
+        W[0, :, r, :] = cycle_weights(st.counting, T, dt, sched, st.discounting, st.discount_offset)
         W[1, :, r, :] = cycle_weights(st.counting, T, dt, type(sched).constant(0.0), st.discounting)
     return W
 
@@ -353,6 +414,18 @@ class _Block:
 
     def E(self, e: Expr, key: str, extra: Mapping[str, Any] | None = None) -> np.ndarray:
         return _as2d(self.env.eval(e, key, extra), self.nseg, self.ns)
+
+    def known(self, e: Expr | None) -> bool:
+        """Whether ``e`` uses a parameter already reported (failed or not finite): its values that are not finite
+        are that problem's consequence, not reported again."""
+        if e is None or not self.env.reported:
+            return False
+        names = set(e.names)
+        for t in e.calls & set(self.scenario.tables):
+            mult = self.scenario.tables[t].multiplier
+            if mult is not None:
+                names |= mult.names
+        return bool(names & self.env.reported)
 
 
 def _transition_block(blk: _Block) -> np.ndarray:
@@ -396,7 +469,8 @@ def _transition_block(blk: _Block) -> np.ndarray:
                             with np.errstate(all="ignore"):
                                 val = np.where(active, 1.0 - np.power(np.clip(1.0 - val, 0.0, None), mv), val)
                 if validate:
-                    _check_probability(val, f"transitions.{fst.name}.{to}", scenario, strat, firsts, problems)
+                    _check_probability(val, f"transitions.{fst.name}.{to}", scenario, strat, firsts, problems, e,
+                                       blk.known(e) or any(blk.known(m.value) for m in strat.modifiers))
                 P[:, :, r, c] += val
                 total += val
             if fst.tunnel:
@@ -436,17 +510,18 @@ def _state_reward_block(blk: _Block, R: int) -> np.ndarray:
             for sec, e in fst.costs.items():
                 v = E(e, f"{fst.key}.costs.{sec}", extra).T
                 if validate:
-                    _check_nonneg(v, f"{fst.key}.costs.{sec}", scenario, strat, firsts, problems)
+                    _check_nonneg(v, f"{fst.key}.costs.{sec}", scenario, strat, firsts, problems, e, blk.known(e))
                 V[:, :, r, sector_idx[sec]] += v
             if not fst.dead:
                 ue = strat.utilities.get(fst.name, fst.utility)
                 ukey = f"{strat.key}.utilities.{fst.name}" if fst.name in strat.utilities else f"{fst.key}.utility"
                 u = E(ue, ukey, extra).T
                 if validate:
-                    bad = ~np.isfinite(u) | (u > 1.0 + 1e-12)
+                    bad = (np.zeros(u.shape, bool) if blk.known(ue) else ~np.isfinite(u)) | (u > 1.0 + 1e-12)
                     if np.any(bad):
                         _report(problems, scenario, ukey, strat, firsts, bad,
-                                lambda i, j: f"utility is {u[i, j]:.10g}; utilities must be finite and at most 1")
+                                lambda i, j: f"utility is {u[i, j]:.10g}{_from(ue, u[i, j])}; utilities must be "
+                                             "finite and at most 1")
                 V[:, :, r, iq] = u * dt
                 V[:, :, r, il] = dt
     for c in strat.extra_costs:
@@ -454,7 +529,7 @@ def _state_reward_block(blk: _Block, R: int) -> np.ndarray:
         for sec, e in c.costs.items():
             v = E(e, f"{c.key}.costs.{sec}").T * active[None, :]
             if validate:
-                _check_nonneg(v, f"{c.key}.costs.{sec}", scenario, strat, firsts, problems)
+                _check_nonneg(v, f"{c.key}.costs.{sec}", scenario, strat, firsts, problems, e, blk.known(e))
             for sname in c.states:
                 for pos in range(scenario.states[sname].n_sub):
                     V[:, :, exp.first[sname] + pos, sector_idx[sec]] += v
@@ -479,13 +554,16 @@ def _transition_reward_block(blk: _Block, R: int, has_tr: bool) -> np.ndarray:
         for sec, e in tr.costs.items():
             v = E(e, f"{tr.key}.costs.{sec}").T
             if validate:
-                _check_nonneg(v, f"{tr.key}.costs.{sec}", scenario, strat, firsts, problems)
+                _check_nonneg(v, f"{tr.key}.costs.{sec}", scenario, strat, firsts, problems, e, blk.known(e))
             for a in froms:
                 for b in tos:
                     if exp.owner[a] != exp.owner[b] or tr.from_state == tr.to_state:
                         TR[:, :, a, b, sector_idx[sec]] += v
         if tr.qalys is not None:
             v = E(tr.qalys, f"{tr.key}.qalys").T
+            if validate:
+                _check_finite(v, f"{tr.key}.qalys", "the QALY change", scenario, strat, firsts, problems, tr.qalys,
+                              blk.known(tr.qalys))
             for a in froms:
                 for b in tos:
                     if exp.owner[a] != exp.owner[b] or tr.from_state == tr.to_state:
@@ -515,15 +593,28 @@ def _start_block(blk: _Block, draws: Mapping[str, np.ndarray], si: int, m0: np.n
     if validate and scenario.tree is None and np.any(np.abs(total0 - 1.0) > PROB_TOL):
         problems.append(Problem(scenario.origin("start.states"), "start.states",
                                 f"the start shares sum to {total0[np.argmax(np.abs(total0 - 1))]:.9g}; they must sum to 1"))
-    for sec, e in scenario.start_costs.items():
-        v = _as2d(env0.eval(e, f"start.costs.{sec}"), 1, ns)[0]
-        if validate and np.any(v < 0):
-            problems.append(Problem(scenario.origin(f"start.costs.{sec}"), f"start.costs.{sec}",
-                                    "costs must not be negative"))
+    costs = [(sec, e, f"start.costs.{sec}") for sec, e in scenario.start_costs.items()]
+    costs += [(sec, e, f"{strat.key}.start.costs.{sec}") for sec, e in strat.start_costs.items()]
+    for sec, e, key in costs:
+        v = _as2d(env0.eval(e, key), 1, ns)[0]
+        if validate and np.any(~np.isfinite(v) | (v < 0)):
+            bad = v[~np.isfinite(v) | (v < 0)][0]
+            problems.append(Problem(scenario.origin(key), key, f"cost is {bad:.6g} ({_expr_text(e)}); costs must be "
+                                                               f"finite and not negative [strategy '{strat.name}']"))
         start_rewards[:, si, sector_idx[sec]] += v
-    if scenario.start_qalys is not None:
-        start_rewards[:, si, iq] += _as2d(env0.eval(scenario.start_qalys, "start.qalys"), 1, ns)[0]
+    qalys = [(e, k) for e, k in ((scenario.start_qalys, "start.qalys"), (strat.start_qalys, f"{strat.key}.start.qalys"))
+             if e is not None]
+    for e, key in qalys:
+        v = _as2d(env0.eval(e, key), 1, ns)[0]
+        if validate and np.any(~np.isfinite(v)):
+            problems.append(Problem(scenario.origin(key), key, f"QALYs are {v[~np.isfinite(v)][0]} ({_expr_text(e)}); "
+                                                               f"they must be finite [strategy '{strat.name}']"))
+        start_rewards[:, si, iq] += v
 
+
+def _expr_text(e: Expr) -> str:
+    """An expression as written, for messages: "the expression 'a / b'" (or the number)."""
+    return f"the expression {e.text!r}" if e.constant is None else f"the value {e.constant:g}"
 
 
 def _squeeze_samples(x: np.ndarray) -> np.ndarray:
@@ -553,20 +644,35 @@ def _report(problems: list[Problem], scenario: Scenario, key: str, strat: Strate
     problems.append(Problem(scenario.origin(key), key, f"{msg(i, j)} [{_where(scenario, strat, firsts, i, j, bad.shape[0])}]{more}"))
 
 
+def _from(e: Expr | None, v: float) -> str:
+    """" (from the expression 'a / b')" where a value that is not finite came from an expression."""
+    return f" (from the expression {e.text!r})" if e is not None and e.constant is None and not np.isfinite(v) else ""
+
+
 def _check_probability(v: np.ndarray, key: str, scenario: Scenario, strat: Strategy, firsts: np.ndarray,
-                       problems: list[Problem]) -> None:
-    bad = ~np.isfinite(v) | (v < -PROB_TOL) | (v > 1 + PROB_TOL)
+                       problems: list[Problem], e: Expr | None = None, known: bool = False) -> None:
+    """Report a probability outside [0, 1] or not finite (``known``: its non-finite values come from a parameter
+    already reported, so only finite values out of range are)."""
+    bad = (np.zeros(v.shape, bool) if known else ~np.isfinite(v)) | (v < -PROB_TOL) | (v > 1 + PROB_TOL)
     if np.any(bad):
         _report(problems, scenario, key, strat, firsts, bad,
-                lambda i, j: f"probability is {v[i, j]:.10g}; probabilities must be in [0, 1]")
+                lambda i, j: f"probability is {v[i, j]:.10g}{_from(e, v[i, j])}; probabilities must be in [0, 1]")
 
 
 def _check_nonneg(v: np.ndarray, key: str, scenario: Scenario, strat: Strategy, firsts: np.ndarray,
-                  problems: list[Problem]) -> None:
-    bad = ~np.isfinite(v) | (v < 0)
+                  problems: list[Problem], e: Expr | None = None, known: bool = False) -> None:
+    bad = (np.zeros(v.shape, bool) if known else ~np.isfinite(v)) | (v < 0)
     if np.any(bad):
         _report(problems, scenario, key, strat, firsts, bad,
-                lambda i, j: f"cost is {v[i, j]:.6g}; costs must be finite and not negative")
+                lambda i, j: f"cost is {v[i, j]:.6g}{_from(e, v[i, j])}; costs must be finite and not negative")
+
+
+def _check_finite(v: np.ndarray, key: str, what: str, scenario: Scenario, strat: Strategy, firsts: np.ndarray,
+                  problems: list[Problem], e: Expr | None = None, known: bool = False) -> None:
+    bad = np.zeros(v.shape, bool) if known else ~np.isfinite(v)
+    if np.any(bad):
+        _report(problems, scenario, key, strat, firsts, bad,
+                lambda i, j: f"{what} is {v[i, j]}{_from(e, v[i, j])}; it must be a finite number")
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -580,8 +686,16 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
 
 
 def check_scenario(scenario: Scenario) -> CompiledModel:
-    """Compile the base case with every numeric check on (raises :class:`ScenarioError`)."""
-    return compile_model(scenario, None, validate=True)
+    """Compile the base case with every numeric check on (raises :class:`ScenarioError`): every parameter, probability,
+    row sum, cost, utility and QALY change at every cycle; for a microsimulation also the events' rates, costs and
+    moves, covariates, strategy rate ratios and treatment engagement, so that ``heecon validate`` refuses everything
+    a run would."""
+    model = compile_model(scenario, None, validate=True)
+    if scenario.settings.engine == "microsim" and scenario.microsim is not None:
+        from heecon.model.microsim import compile_microsim
+
+        compile_microsim(scenario, None, validate=True)
+    return model
 
 
 def parameter_value(scenario: Scenario, name: str) -> float:

@@ -60,6 +60,11 @@ def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None 
     return out
 
 
+def _text(e: Any) -> str:
+    """" (the expression 'a / b')" for a value computed from an expression, "" for a number."""
+    return f" (the expression {e.text!r})" if e is not None and getattr(e, "constant", 0) is None else ""
+
+
 class _Ctx(SimpleNamespace):
     """What every part of a microsimulation's compilation shares (sizes, events, rows of each state, base-case
     evaluation environments, the problems found)."""
@@ -129,7 +134,8 @@ def _rate_block(c: Any, env: _Env, evs: list[Any], nseg: int, strategy: str) -> 
                          else c.arr(env, e, key, nseg)).T
                     if c.validate and np.any(~np.isfinite(v) | (v < 0)):
                         c.problems.append(Problem(c.scenario.origin(key), key,
-                                                  f"rate must be finite and not negative [strategy '{strategy}']"))
+                                                  f"rate is {v[~np.isfinite(v) | (v < 0)][0]:.6g}{_text(e)}; rates "
+                                                  f"must be finite and not negative [strategy '{strategy}']"))
                 block[:, :, r, ei] = v
     return block
 
@@ -142,10 +148,16 @@ def _reward_block(c: Any, evs: list[Any]) -> np.ndarray:
             v = c.arr(c.env0, e, f"{ev.key}.costs.{sec}")[0]
             if c.validate and np.any(~np.isfinite(v) | (v < 0)):
                 c.problems.append(Problem(c.scenario.origin(f"{ev.key}.costs.{sec}"), f"{ev.key}.costs.{sec}",
+                                          f"cost per occurrence is {v[~np.isfinite(v) | (v < 0)][0]:.6g}{_text(e)}; "
                                           "costs must be finite and not negative"))
             block[:, ei, c.sector_idx[sec]] = v
         if ev.qalys is not None:
-            block[:, ei, c.iq] = c.arr(c.env0, ev.qalys, f"{ev.key}.qalys")[0]
+            v = c.arr(c.env0, ev.qalys, f"{ev.key}.qalys")[0]
+            if c.validate and np.any(~np.isfinite(v)):
+                c.problems.append(Problem(c.scenario.origin(f"{ev.key}.qalys"), f"{ev.key}.qalys",
+                                          f"the QALY change per occurrence is {v[~np.isfinite(v)][0]}{_text(ev.qalys)}; "
+                                          "it must be a finite number"))
+            block[:, ei, c.iq] = v
     copy_qalys_to_cba(c.model.reward_names, block)
     return block
 
@@ -178,8 +190,10 @@ def _event_arrays(c: Any) -> dict[str, np.ndarray]:
             ev_move_state[ei] = first_row[ev.moves_to]
             v = arr(env0, ev.move_probability, f"{ev.key}.move_probability")[0]
             if validate and np.any(~np.isfinite(v) | (v < 0) | (v > 1)):
+                bad = v[~np.isfinite(v) | (v < 0) | (v > 1)][0]
                 problems.append(Problem(scenario.origin(f"{ev.key}.move_probability"), f"{ev.key}.move_probability",
-                                        "is a probability and must be in [0, 1]"))
+                                        f"is {bad:.10g}{_text(ev.move_probability)}; it is a probability and must be "
+                                        "in [0, 1]"))
             ev_move_prob[:, ei] = np.clip(v, 0, 1)
     ev_move_keep = np.array([1 if scenario.states[list(scenario.states)[o]].dead else 0 for o in model.state_of],
                             dtype=np.int64)
@@ -211,6 +225,10 @@ def _covariate_arrays(c: Any) -> dict[str, np.ndarray]:
     ev_index = ev_idx
     for cv in spec.covariates:
         b = arr(env0, cv.coefficient, f"{cv.key}.coefficient")[0]
+        if c.validate and np.any(~np.isfinite(b)):
+            problems.append(Problem(scenario.origin(f"{cv.key}.coefficient"), f"{cv.key}.coefficient",
+                                    f"is {b[~np.isfinite(b)][0]}{_text(cv.coefficient)}; a coefficient must be a "
+                                    "finite number"))
         for frm, to in cv.transitions:
             for r in rows_of[frm]:
                 col = first_row[to]
@@ -257,7 +275,9 @@ def _event_rate_ratios(c: Any) -> np.ndarray:
         for m in spec.event_modifiers.get(st.name, []):
             rr = arr(envs0[si], m.rr, f"{m.key}.rr")[0]
             if validate and np.any(~np.isfinite(rr) | (rr < 0)):
-                problems.append(Problem(scenario.origin(f"{m.key}.rr"), f"{m.key}.rr", "rate ratios must be finite and >= 0"))
+                problems.append(Problem(scenario.origin(f"{m.key}.rr"), f"{m.key}.rr",
+                                        f"is {rr[~np.isfinite(rr) | (rr < 0)][0]:.6g}{_text(m.rr)}; rate ratios must be "
+                                        f"finite and >= 0 [strategy '{st.name}']"))
             lo, hi = m.cycles
             prof = np.ones((ns, T))
             prof[:, lo - 1:hi] = rr[:, None]
@@ -291,6 +311,11 @@ def _engagement_arrays(c: Any) -> dict[str, np.ndarray]:
             continue
         env = envs0[si]
         sess = arr(env, en.sessions, f"{en.key}.sessions")[0]
+        if validate and np.any(~np.isfinite(sess) | (sess < 0)):
+            problems.append(Problem(scenario.origin(f"{en.key}.sessions"), f"{en.key}.sessions",
+                                    f"is {sess[~np.isfinite(sess) | (sess < 0)][0]:.6g}{_text(en.sessions)}; sessions "
+                                    "offered per cycle must be a finite number >= 0"))
+            continue
         if np.ptp(sess) > 0:
             problems.append(Problem(scenario.origin(f"{en.key}.sessions"), f"{en.key}.sessions",
                                     "sessions per cycle cannot vary between PSA samples (it sets the schedule)"))
@@ -308,13 +333,19 @@ def _engagement_arrays(c: Any) -> dict[str, np.ndarray]:
             for nm in en.states:
                 eng_eligible[rows_of[nm]] = 1
         if validate:
-            bad = [k for k, v in (("dropout", eng_dropout[:, si]),) if np.any(~np.isfinite(v) | (v < 0))]
-            bad += ["attendance"] if np.any(~np.isfinite(eng_ab[:, si]) | (eng_ab[:, si] <= 0)) else []
-            bad += ["costs"] if np.any(~np.isfinite(eng_cps[:, si]) | (eng_cps[:, si] < 0) | ~np.isfinite(eng_cpp[:, si])
-                                       | (eng_cpp[:, si] < 0)) else []
-            for k in bad:
-                problems.append(Problem(scenario.origin(en.key), f"{en.key}.{k}",
-                                        "must be finite and not negative (attendance shapes above 0)"))
+            checks = [("dropout", en.dropout, eng_dropout[:, si], False, "the dropout hazard per cycle"),
+                      ("attendance.alpha", en.attendance_alpha, eng_ab[:, si, 0], True, "a shape of the attendance Beta"),
+                      ("attendance.beta", en.attendance_beta, eng_ab[:, si, 1], True, "a shape of the attendance Beta")]
+            checks += [(f"cost_per_session.{sec}", e, eng_cps[:, si, sector_idx[sec]], False, "a cost per session")
+                       for sec, e in en.cost_per_session.items()]
+            checks += [(f"cost_per_place.{sec}", e, eng_cpp[:, si, sector_idx[sec]], False, "a cost per place")
+                       for sec, e in en.cost_per_place.items()]
+            for k, e, v, positive, what in checks:
+                bad = ~np.isfinite(v) | ((v <= 0) if positive else (v < 0))
+                if np.any(bad):
+                    problems.append(Problem(scenario.origin(f"{en.key}.{k}"), f"{en.key}.{k}",
+                                            f"is {v[bad][0]:.6g}{_text(e)}; {what} must be a finite number "
+                                            f"{'> 0' if positive else '>= 0'} [strategy '{st.name}']"))
     return dict(eng_sessions=eng_sessions, eng_dropout=eng_dropout, eng_ab=eng_ab, eng_eligible=eng_eligible,
                 eng_cost_per_session=eng_cps, eng_cost_per_place=eng_cpp, eng_mode=eng_mode)
 

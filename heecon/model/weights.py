@@ -14,17 +14,23 @@ With discount factor d_s at point s (time s × cycle length):
 ==============  ====================================  =====================
 convention      a_k, b_k                              used by
 ==============  ====================================  =====================
-end             a = 0, b = d_k                        Briggs et al. 2006; heemod "end"
-beginning       a = d_{k-1}, b = 0                    heemod "beginning"
+end             a = 0, b = d_k                        Briggs et al. 2006; heemod "end", first = TRUE
+beginning       a = d_{k-1}, b = 0                    heemod "beginning" (first = FALSE); TreeAge
 all-points      a_1 = d_0, b_k = d_k                  DARTH without correction
 half-cycle      a_1 = d_0/2, b_k = d_k, b_T = d_T/2   DARTH gen_wcc("half-cycle")
 simpson         a_1 = d_0/3, b_k = w_k d_k            DARTH gen_wcc("Simpson1/3") (w: 1/3, 2/3, 4/3, ..., 1/3)
-life-table      a = b = d_{k-1}/2                     heemod "life-table"
+life-table      a = b = d_{k-1}/2                     heemod "life-table" (first = FALSE)
 ==============  ====================================  =====================
 
 Transition rewards are booked at the moment of the move (point k): c_k = d_k,
 times the point's correction weight for the DARTH point conventions (as
 DARTH's transition-reward tutorial does).
+
+Discount timing is a separate choice (``settings.discount_offset``, default 0):
+d_s is the factor at time max(0, s - offset) cycles, so the same counting can
+be discounted from the first cycle or from the second (heemod's
+``discount(first = ...)``, Amua's discount start cycle); docs/cea.md maps each
+tool's convention to these two settings.
 
 References
 ----------
@@ -41,7 +47,7 @@ import numpy as np
 
 from heecon.scenario.types import DiscountSchedule
 
-__all__ = ["discount_factors", "point_weights", "cycle_weights"]
+__all__ = ["discount_factors", "discount_points", "point_weights", "cycle_weights"]
 
 
 def discount_factors(schedule: DiscountSchedule, times: np.ndarray, method: str = "discrete") -> np.ndarray:
@@ -75,11 +81,27 @@ def point_weights(method: str, n_cycles: int) -> np.ndarray:
     return w
 
 
+def discount_points(n_cycles: int, offset: float = 0.0) -> np.ndarray:
+    """The time, in cycles, at which each point 0..T is discounted: ``max(0, s - offset)``.
+
+    ``offset`` (``settings.discount_offset``) moves discounting earlier by that many cycles (later when negative),
+    never before the model's start: 1 leaves the first cycle of end-of-cycle counting undiscounted (heemod's
+    ``discount(first = FALSE)`` with ``method = "end"``), -1 discounts the first cycle of beginning-of-cycle counting
+    by a whole cycle (heemod's ``first = TRUE`` with ``"beginning"``); Amua's "discount start cycle" S is S - 1.
+    """
+    s = np.arange(n_cycles + 1, dtype=float)
+    return s if offset == 0 else np.maximum(s - float(offset), 0.0)
+
+
 def cycle_weights(method: str, n_cycles: int, cycle_years: float, schedule: DiscountSchedule,
-                  discounting: str = "discrete") -> np.ndarray:
-    """Weights ``[3, T]``: rows a (start-of-cycle state), b (end-of-cycle state), c (moves)."""
+                  discounting: str = "discrete", offset: float = 0.0) -> np.ndarray:
+    """Weights ``[3, T]``: rows a (start-of-cycle state), b (end-of-cycle state), c (moves).
+
+    ``offset`` shifts the discount time of every point by that many cycles (see :func:`discount_points`); the
+    counting weights do not change.
+    """
     T = n_cycles
-    d = discount_factors(schedule, np.arange(T + 1) * cycle_years, discounting)
+    d = discount_factors(schedule, discount_points(T, offset) * cycle_years, discounting)
     W = np.zeros((3, T))
     k = np.arange(1, T + 1)
     if method == "end":

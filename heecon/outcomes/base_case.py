@@ -20,7 +20,9 @@ from heecon.outcomes.perspectives import perspective_costs, sector_index, sector
 from heecon.model.markov import CompiledModel
 from heecon.scenario.types import Scenario
 
-__all__ = ["BaseCaseResult", "run_base_case", "base_case_result", "settings_summary", "model_type", "outcome_frame", "incremental_tables", "trace_frame", "per_cycle_frame", "jsonable"]
+__all__ = ["BaseCaseResult", "run_base_case", "base_case_result", "settings_summary", "model_type", "outcome_frame",
+           "incremental_tables", "trace_frame", "per_cycle_frame", "per_cycle_with_start", "cohort_outcomes", "trace_json",
+           "jsonable"]
 
 
 def settings_summary(scenario: Scenario) -> dict[str, Any]:
@@ -37,6 +39,8 @@ def settings_summary(scenario: Scenario) -> dict[str, Any]:
         "discounting": st.discounting,
         "discount_costs": st.discount_costs.to_json(),
         "discount_effects": st.discount_effects.to_json(),
+        "discount_offset": st.discount_offset,
+        "cohort_size": st.cohort_size,
         "wtp": list(st.wtp),
         "comparator": st.comparator,
         "currency": st.currency,
@@ -75,7 +79,11 @@ class BaseCaseResult:
     trace
         State occupancy per strategy and point (named states; tunnels summed).
     per_cycle
-        Discounted costs by sector, QALYs and LYs per strategy and cycle.
+        Discounted costs by sector, QALYs and LYs per person, per strategy and cycle 1..T (what the counting
+        convention books in each cycle; :func:`per_cycle_with_start` adds the time-0 row of start costs and QALYs,
+        as ``per_cycle.csv`` has it, so that its rows sum to the totals).
+
+    Everything is per person; :func:`cohort_outcomes` scales the outcomes to ``settings.cohort_size`` people.
     """
 
     scenario: Scenario
@@ -104,6 +112,8 @@ class BaseCaseResult:
     def summary(self) -> dict[str, Any]:
         sc = self.scenario
         strategies = []
+        n = sc.settings.cohort_size
+        cohort: dict[str, Any] = {}
         for name, r in self.outcomes.iterrows():
             by = {s: float(r[s]) for s in sc.sectors}
             by_u = {s: float(r[f"{s}_undiscounted"]) for s in sc.sectors}
@@ -113,6 +123,12 @@ class BaseCaseResult:
                 "undiscounted": {"costs": float(r["costs_undiscounted"]), "costs_by_sector": by_u,
                                  "qalys": float(r["qalys_undiscounted"]), "lys": float(r["lys_undiscounted"])},
             }
+            cohort[name] = {"costs": n * float(r["costs"]), "costs_by_sector": {s: n * v for s, v in by.items()},
+                            "qalys": n * float(r["qalys"]), "lys": n * float(r["lys"]),
+                            "undiscounted": {"costs": n * float(r["costs_undiscounted"]),
+                                             "costs_by_sector": {s: n * v for s, v in by_u.items()},
+                                             "qalys": n * float(r["qalys_undiscounted"]),
+                                             "lys": n * float(r["lys_undiscounted"])}}
             if "se_qalys" in r.index:  # microsimulation: Monte Carlo standard errors beside each mean
                 secs = sc.perspectives[sc.settings.perspective]
                 entry["se"] = {
@@ -134,6 +150,8 @@ class BaseCaseResult:
             "icers": _icer_records(self.icers),
             "icers_by_perspective": {k: _icer_records(v) for k, v in self.icers_by_perspective.items()},
             "net_benefit": jsonable(self.nmb().to_dict(orient="records")),
+            # everything above is per person; the same per cohort of settings.cohort_size people
+            "per_cohort": {"people": n, "strategies": cohort},
         }
         out.update(self.extra)
         return jsonable(out)
@@ -292,6 +310,48 @@ def trace_frame(model: CompiledModel, trace: np.ndarray) -> pd.DataFrame:
         f.insert(0, "strategy", s)
         frames.append(f)
     return pd.concat(frames, ignore_index=True)
+
+
+def cohort_outcomes(result: BaseCaseResult) -> pd.DataFrame:
+    """The outcomes frame per cohort: every column of ``result.outcomes`` (per person) times
+    ``settings.cohort_size`` (Monte Carlo standard errors scale the same way; ``events:`` columns are events per
+    cohort). Written as ``outcomes_per_cohort.csv``."""
+    n = result.scenario.settings.cohort_size
+    out = result.outcomes.copy()
+    for c in out.columns:
+        if pd.api.types.is_numeric_dtype(out[c]):
+            out[c] = out[c] * n
+    out.insert(0, "people", n)
+    return out
+
+
+def trace_json(trace: pd.DataFrame) -> dict[str, Any]:
+    """The trace as JSON: ``{"cycle": [0..T], "time_years": [...], "strategies": {name: {state: [share at each
+    point]}}}`` (what ``heecon run --json`` adds to summary.json's content)."""
+    out: dict[str, Any] = {"cycle": [], "time_years": [], "strategies": {}}
+    states = [c for c in trace.columns if c not in ("strategy", "cycle", "time_years")]
+    for i, (name, f) in enumerate(trace.groupby("strategy", sort=False)):
+        if i == 0:
+            out["cycle"] = [int(c) for c in f["cycle"]]
+            out["time_years"] = [float(t) for t in f["time_years"]]
+        out["strategies"][str(name)] = {s: [float(v) for v in f[s]] for s in states}
+    return jsonable(out)
+
+
+def per_cycle_with_start(result: BaseCaseResult) -> pd.DataFrame:
+    """``per_cycle.csv``: a cycle-0 row per strategy holding the one-off rewards at time 0 (``[start]`` and each
+    strategy's ``start`` costs and QALYs, undiscounted), then cycles 1..T as :attr:`BaseCaseResult.per_cycle`, so
+    that each strategy's rows sum to its (discounted) totals."""
+    pc = result.per_cycle
+    model = result.model
+    start = np.asarray(model.start_rewards)[0]  # [n_strat, R]
+    rows = pd.DataFrame(start, columns=model.reward_names)
+    rows.insert(0, "cycle", 0)
+    rows.insert(0, "strategy", list(result.scenario.strategies))
+    frames = []
+    for s in result.scenario.strategies:
+        frames += [rows[rows["strategy"] == s], pc[pc["strategy"] == s]]
+    return pd.concat(frames, ignore_index=True)[list(pc.columns)]
 
 
 def per_cycle_frame(model: CompiledModel, per_cycle: np.ndarray) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from typing import Any
 
 from heecon.cea.headline import headline
 from heecon.execution.files import atomic_output_dir
-from heecon.outcomes.base_case import BaseCaseResult, jsonable
+from heecon.outcomes.base_case import BaseCaseResult, cohort_outcomes, jsonable, per_cycle_with_start
 
 __all__ = ["full_summary", "write_results", "atomic_output_dir"]
 
@@ -41,18 +41,20 @@ def full_summary(result: BaseCaseResult, psa: Any = None, extra: dict[str, Any] 
 
 def write_results(result: BaseCaseResult, out_dir: str | Path, psa: Any = None,
                   extra: dict[str, Any] | None = None, writers: list[Any] | None = None, analyses: Any = None) -> Path:
-    """Write ``summary.json``, ``outcomes.csv``, ``icers.csv``, ``trace.csv``, ``per_cycle.csv`` (and the PSA
-    files when a PSA result is given) into a temporary folder renamed into place at the end."""
+    """Write ``summary.json``, ``outcomes.csv`` (per person), ``outcomes_per_cohort.csv`` (times
+    ``settings.cohort_size``), ``icers.csv``, ``trace.csv``, ``per_cycle.csv`` (with its time-0 row of start
+    rewards) and the PSA files when a PSA result is given, into a temporary folder renamed into place at the end."""
     out_dir = Path(out_dir)
     with atomic_output_dir(out_dir) as tmp:
         summary = full_summary(result, psa, extra, analyses)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
         result.outcomes.to_csv(tmp / "outcomes.csv")
+        cohort_outcomes(result).to_csv(tmp / "outcomes_per_cohort.csv")
         result.icers.to_csv(tmp / "icers.csv", index=False)
         for p, t in result.icers_by_perspective.items():
             t.to_csv(tmp / f"icers_{p}.csv", index=False)
         result.trace.to_csv(tmp / "trace.csv", index=False)
-        result.per_cycle.to_csv(tmp / "per_cycle.csv", index=False)
+        per_cycle_with_start(result).to_csv(tmp / "per_cycle.csv", index=False)
         result.nmb().to_csv(tmp / "net_benefit.csv", index=False)
         if getattr(result, "trajectories", None) is not None:
             result.trajectories.to_csv(tmp / "trajectories.csv", index=False)

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 
-from heecon.scenario.expr import KNOWN_FUNCTION_NAMES, TIME_NAMES, Expr, parse
+from heecon.scenario.expr import KNOWN_FUNCTION_NAMES, Expr, parse
 from heecon.scenario.errors import Collector, Problem, ScenarioError
 from heecon.scenario.files import apply_overrides, load_chain
-from heecon.scenario.keys import NAME_RE, RESERVED, START_KEYS, TOP_KEYS
 from heecon.scenario.analyses import read_analyses
+from heecon.scenario.keys import NAME_RE, START_KEYS, TOP_KEYS, name_problem
 from heecon.scenario.names import check_micro_names, check_names
 from heecon.scenario.reader import Reader, existing_file, typename
 from heecon.scenario.sections import read_discount, parse_transition_ref, read_joints, read_parameter, read_price_index, read_settings, read_state, read_strategies, read_table, read_transition_rewards
@@ -123,10 +123,9 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
     ptab = rd.table(raw.get("parameters", {}), "parameters") or {}
     for name, spec in ptab.items():
         key = f"parameters.{name}"
-        if not NAME_RE.match(name) or name in RESERVED:
-            col.add(key, f"'{name}' cannot be a parameter name: use letters, digits and _ starting with a letter, "
-                         f"and none of the reserved names ({', '.join(sorted(TIME_NAMES | {'tunnel_cycle'}))}, "
-                         "function names, 'C')")
+        why = name_problem(name, "parameter")
+        if why:
+            col.add(key, why)
             continue
         p = read_parameter(name, spec, key, rd)
         # A parameter that failed is already reported; a placeholder keeps its uses from being reported as
@@ -137,8 +136,11 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
     tables: dict[str, Table] = {}
     for name, spec in (tables_raw or {}).items():
         key = f"tables.{name}"
-        if not NAME_RE.match(name) or name in RESERVED or name in params:
-            col.add(key, f"'{name}' cannot be a table name (it must be a plain name not used by a parameter or function)")
+        why = name_problem(name, "table") or (f"'{name}' cannot be a table name: a parameter has that name (tables "
+                                              "are called by name in expressions, so names must differ)"
+                                              if name in params else None)
+        if why:
+            col.add(key, why)
             continue
         t = read_table(name, spec, key, rd, path, origins)
         if t is not None:
@@ -201,6 +203,8 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
     ptabs = rd.table(raw.get("perspectives", {}), "perspectives", "a table of name = [sectors]") or {}
     for pname, secs in ptabs.items():
         perspectives[pname] = rd.name_list(secs, f"perspectives.{pname}", sectors, "cost sector")
+        if isinstance(secs, list) and not secs:
+            col.add(f"perspectives.{pname}", "lists no sector: a perspective counts the costs of at least one sector")
     # "all" (every sector) is added unless a named perspective already counts every sector and is the headline's
     if "all" not in perspectives and (settings.perspective == "all" or
                                       not any(set(v) == set(sectors) for v in perspectives.values())):
@@ -221,6 +225,7 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
         check_micro_names(col, micro, params, settings)
     elif micro_keys:
         col.add(micro_keys[0], "is a microsimulation section: set settings.engine = \"microsim\" to use it")
+    _check_averted_events(col, settings, micro)
 
     joints, joint_specs = read_joints(raw.get("joints", {}), rd, params)
     analyses = read_analyses(raw, rd, path, params, perspectives, strategies, read_discount,
@@ -244,6 +249,19 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
         joints=joints, price_index=price_index, price_indices=price_indices, microsim=micro, joint_specs=joint_specs, budget=budget, calibration_targets=targets, analyses=analyses,
         survival=curves, partitioned=partitioned, tree=tree,
     )
+
+
+def _check_averted_events(col: Collector, settings: Any, micro: Any) -> None:
+    """``settings.averted_events`` must name events of the scenario (a name that is not one would silently count
+    nothing in the headline)."""
+    events = {n: e for n, e in (micro.events.items() if micro is not None else ())}
+    for i, name in enumerate(settings.averted_events):
+        key = f"settings.averted_events[{i}]"
+        if micro is None:
+            col.add(key, f"names event '{name}', but a cohort model has no events ([events.NAME] sections are "
+                         "microsimulation sections: settings.engine = \"microsim\")")
+        elif name not in events:
+            col.unknown(key, name, events, "event")
 
 
 def _table_files(raw: Mapping[str, Any], path: Path) -> list[str]:

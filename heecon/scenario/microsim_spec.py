@@ -6,6 +6,7 @@ the scenario. See docs/scenario-format.md, "Microsimulation".
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -146,7 +147,7 @@ def read_microsim(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any], pa
 
     ``cells`` reads an event rate given as a table (a survival curve's cumulative-hazard increments,
     :func:`heecon.scenario.survival_spec.survival_cell_reader`)."""
-    pop = _read_population(raw.get("population", {}), rd, path)
+    pop = _read_population(raw.get("population", {}), rd, path, states)
 
     events, counters = _read_events(raw, rd, states, params, sectors, settings, transitions, parse_ref, cells)
     covs, tis = _read_covariates(raw, rd, states, transitions, parse_ref, events, counters, pop.columns)
@@ -154,7 +155,7 @@ def read_microsim(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any], pa
     return MicrosimSpec(pop, covs, tis, events, counters, evmods, engs)
 
 
-def _read_population(raw: Any, rd: Any, path: Path) -> Population:
+def _read_population(raw: Any, rd: Any, path: Path, states: Mapping[str, Any] | None = None) -> Population:
     col = rd.col
     tab = rd.table(raw, "population", "a table: [population] with attributes and optional file/subgroups") or {}
     rd.check_keys(tab, POP_KEYS, "population", "[population]")
@@ -165,16 +166,16 @@ def _read_population(raw: Any, rd: Any, path: Path) -> Population:
         if not isinstance(f, str):
             col.add("population.file", "must be the path of a CSV of individuals (one row each)")
         else:
-            fp = (path.parent / f).resolve()
+            from heecon.scenario.sections import key_base_dir
+
+            fp = (key_base_dir("population.file", rd) / f).resolve()
             if not fp.is_file():
                 col.add("population.file", f"the file {f!r} does not exist (looked for {fp})")
             else:
-                import csv
-
-                with fp.open(newline="") as fh:
-                    header = next(csv.reader(fh), [])
-                file = fp
-                file_cols = [h for h in header if h and h != "state"]
+                header = check_population_file(fp, f, states or {}, col)
+                if header is not None:
+                    file = fp
+                    file_cols = [h for h in header if h != "state"]
     attrs = {}
     for name, spec in (rd.table(tab.get("attributes", {}), "population.attributes") or {}).items():
         a = _read_attribute(name, spec, f"population.attributes.{name}", rd)
@@ -207,6 +208,78 @@ def _read_population(raw: Any, rd: Any, path: Path) -> Population:
         col.add("population.subgroups", f"the subgroup weights sum to {total:g}; they must sum to 1")
     src = tab.get("source")
     return Population(attrs, subgroups, file, file_cols, src if isinstance(src, str) else None)
+
+
+#: at most this many bad cells of a population file are listed (the count of the rest is given)
+_MAX_CELL_PROBLEMS = 10
+
+
+def check_population_file(fp: Path, name: str, states: Mapping[str, Any], col: Any) -> list[str] | None:
+    """Read a population CSV completely and report, at ``population.file``, every problem with the file, row and
+    column: a header with empty or repeated names, rows with too few or too many cells, attribute cells that are
+    not finite numbers, ``state`` cells that are not states of the scenario. Returns the header (None if unusable).
+    """
+    import csv
+
+    key = "population.file"
+    try:
+        with fp.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        col.add(key, f"cannot read {name} as a UTF-8 CSV file ({exc})")
+        return None
+    if not rows or not any(h.strip() for h in rows[0]):
+        col.add(key, f"{name} is empty: it needs a header row (attribute columns, optional 'state') and one row "
+                     "per individual")
+        return None
+    header = list(rows[0])
+    bad_header = False
+    for j, h in enumerate(header):
+        if not h:
+            col.add(key, f"{name} column {j + 1} has no name in the header row")
+            bad_header = True
+        elif h in header[:j]:
+            col.add(key, f"{name} has two columns named {h!r} (columns {header.index(h) + 1} and {j + 1})")
+            bad_header = True
+        elif h != "state" and not h.isidentifier():
+            col.add(key, f"{name} column {j + 1} is named {h!r}: attribute names are letters, digits and _")
+            bad_header = True
+    if bad_header:
+        return None
+    if len(rows) < 2:
+        col.add(key, f"{name} has a header but no individuals (no rows of data)")
+        return None
+    problems: list[str] = []
+    n_bad = 0
+    valid_states = list(states)
+    for i, row in enumerate(rows[1:], start=2):
+        if not row:
+            continue  # a blank line
+        if len(row) != len(header):
+            n_bad += 1
+            if len(problems) < _MAX_CELL_PROBLEMS:
+                problems.append(f"row {i} has {len(row)} cells, the header {len(header)}")
+            continue
+        for h, cell in zip(header, row):
+            text = cell.strip()
+            if h == "state":
+                ok = cell in states  # as the run reads it: exactly a state name
+                why = f"is not a state of the scenario (valid: {', '.join(valid_states)})"
+            else:
+                try:
+                    ok = math.isfinite(float(text))
+                except ValueError:
+                    ok = False
+                why = "is not a finite number"
+            if not ok:
+                n_bad += 1
+                if len(problems) < _MAX_CELL_PROBLEMS:
+                    problems.append(f"row {i}, column {h!r}: {cell!r} {why}")
+    for msg in problems:
+        col.add(key, f"{name} {msg}")
+    if n_bad > len(problems):
+        col.add(key, f"{name} has {n_bad - len(problems)} more bad rows or cells like these")
+    return header  # known columns even where cells are bad (reported), so that covariates naming them are not too
 
 
 def _read_attribute(name: str, spec: Any, key: str, rd: Any) -> Attribute | None:
@@ -299,6 +372,8 @@ def _read_events(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any], par
             col.unknown(f"{key}.moves_to", str(moves_to), states, "state")
             moves_to = None
         mp = rd.expr(spec.get("move_probability", 1.0), f"{key}.move_probability") if moves_to else None
+        if mp is not None and mp.constant is not None and not 0.0 <= mp.constant <= 1.0:
+            col.add(f"{key}.move_probability", f"is a probability and must be in [0, 1], got {mp.constant:g}")
         if "move_probability" in spec and "moves_to" not in spec:
             col.add(f"{key}.move_probability", "only an event with moves_to = \"STATE\" moves people")
         label = spec.get("label", name)
@@ -332,6 +407,9 @@ def _read_covariates(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any],
             if pr is None or pr[0] not in states or pr[1] not in states:
                 col.add(f"{key}.transitions[{j}]", f"must be \"FROM -> TO\" with two states, got {r!r}")
                 continue
+            if pr in trs:
+                col.add(f"{key}.transitions[{j}]", f"names '{r}' twice; give each transition once")
+                continue
             if pr[1] not in transitions.get(pr[0], {}) or transitions[pr[0]][pr[1]] is None:
                 col.add(f"{key}.transitions[{j}]", f"'{r}' is not a transition given in [transitions] (a complement "
                                                    "\"C\" cannot carry a covariate: it absorbs the change)")
@@ -341,7 +419,9 @@ def _read_covariates(raw: Mapping[str, Any], rd: Any, states: Mapping[str, Any],
         evs = [evs] if isinstance(evs, str) else evs
         ev_names: list[str] = []
         for j, e in enumerate(evs if isinstance(evs, list) else []):
-            if e == "*":
+            if e in evs[:j]:
+                col.add(f"{key}.events[{j}]", f"lists event '{e}' twice; give each once")
+            elif e == "*":
                 ev_names += [n for n, ev in events.items() if not ev.expected]
             elif e not in events:
                 col.unknown(f"{key}.events[{j}]", str(e), events, "event")
@@ -411,7 +491,9 @@ def _read_strategy_keys(raw: Mapping[str, Any], rd: Any, states: Mapping[str, An
             evs = [evs] if isinstance(evs, str) else evs
             names: list[str] = []
             for j, e in enumerate(evs if isinstance(evs, list) else []):
-                if e == "*":
+                if e in evs[:j]:
+                    col.add(f"{mk}.events[{j}]", f"lists event '{e}' twice; give each once (the rate ratio applies once)")
+                elif e == "*":
                     names += [n for n, ev in events.items() if not ev.expected]
                 elif e not in events:
                     col.unknown(f"{mk}.events[{j}]", str(e), events, "event")
@@ -423,6 +505,8 @@ def _read_strategy_keys(raw: Mapping[str, Any], rd: Any, states: Mapping[str, An
             if rr is None:
                 col.add(f"{mk}.rr", "is missing: the rate ratio applied to the events in the window")
                 continue
+            if rr.constant is not None and not rr.constant >= 0:
+                col.add(f"{mk}.rr", f"a rate ratio must be a number >= 0, got {rr.constant:g}")
             cyc = rd.cycles(m.get("cycles"), f"{mk}.cycles", settings.n_cycles)
             wan = m.get("waning_until")
             if wan is not None and (not isinstance(wan, int) or isinstance(wan, bool) or wan <= cyc[1]):
@@ -453,6 +537,14 @@ def _read_strategy_keys(raw: Mapping[str, Any], rd: Any, states: Mapping[str, An
             a = rd.expr(att.get("alpha", 1.0), f"{ek}.attendance.alpha")
             b = rd.expr(att.get("beta", 1e-9), f"{ek}.attendance.beta")
             drop = rd.expr(e.get("dropout", 0.0), f"{ek}.dropout")
+            for x, k, what, positive in ((sessions, "sessions", "sessions offered per cycle", False),
+                                         (a, "attendance.alpha", "a shape of the Beta attendance propensity", True),
+                                         (b, "attendance.beta", "a shape of the Beta attendance propensity", True),
+                                         (drop, "dropout", "the dropout hazard per cycle", False)):
+                c = x.constant if x is not None else None
+                if c is not None and not (math.isfinite(c) and (c > 0 if positive else c >= 0)):
+                    col.add(f"{ek}.{k}", f"is {what} and must be a finite number {'> 0' if positive else '>= 0'}, "
+                                         f"got {c:g}")
             cps = rd.costs(e.get("cost_per_session", {}), f"{ek}.cost_per_session", sectors)
             cpp = rd.costs(e.get("cost_per_place", {}), f"{ek}.cost_per_place", sectors)
             eff = rd.string(e.get("effect", "itt"), f"{ek}.effect", ("itt", "dose")) or "itt"

@@ -75,6 +75,9 @@ def check_names(col: Collector, params: Mapping[str, Parameter], tables: Mapping
                 check(e, f"{c.key}.costs.{sec}")
         for sname, e in st.utilities.items():
             check(e, f"{st.key}.utilities.{sname}", tun if sname in states and states[sname].timed else frozenset())
+        for sec, e in st.start_costs.items():
+            check(e, f"{st.key}.start.costs.{sec}", timeless=True)
+        check(st.start_qalys, f"{st.key}.start.qalys", timeless=True)
     # cycles in parameter definitions
     # (a table's multiplier is evaluated where the table is called, so it counts as used by the caller)
     def uses(e: Expr) -> set[str]:

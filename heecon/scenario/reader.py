@@ -123,7 +123,9 @@ class Reader:
         valid = list(valid)
         out = []
         for i, v in enumerate(value):
-            if allow_star and v == "*":
+            if v in value[:i]:
+                self.col.add(f"{key}[{i}]", f"lists {what} '{v}' twice (also at [{value.index(v)}]); give each once")
+            elif allow_star and v == "*":
                 out.append(v)
             elif v not in valid:
                 self.col.unknown(f"{key}[{i}]", v, valid, what)

@@ -13,7 +13,7 @@ import numpy as np
 
 from heecon.scenario.expr import Expr, parse
 from heecon.scenario.errors import did_you_mean, valid_list
-from heecon.scenario.keys import EXTRA_COST_KEYS, MODIFIER_KEYS, NAME_RE, PARAM_KEYS, SETTINGS_KEYS, STATE_KEYS, STRATEGY_KEYS, TABLE_KEYS, TR_KEYS
+from heecon.scenario.keys import EXTRA_COST_KEYS, MODIFIER_KEYS, NAME_RE, PARAM_KEYS, SETTINGS_KEYS, STATE_KEYS, STRATEGY_KEYS, STRATEGY_START_KEYS, TABLE_KEYS, TR_KEYS
 from heecon.scenario.reader import Reader, existing_file, is_number_text, to_float
 from heecon.scenario.types import (
     COUNTING_METHODS,
@@ -82,6 +82,9 @@ def _read_one_index(raw: Any, key: str, rd: Reader, settings: Settings) -> Price
     if not ok:
         col.add(key, "needs years = [whole years] and values = [positive index values] of the same length")
         return None
+    if any(b <= a for a, b in zip(years, years[1:])):
+        col.add(f"{key}.years", f"must increase, each year once; got {years!r}")
+        return None
     if not isinstance(tab.get("source"), str) or not tab.get("source"):
         col.add(f"{key}.source", "every price index needs its source (publisher, table, year)")
     if settings.price_year is None:
@@ -105,18 +108,22 @@ def read_joints(raw: Any, rd: Reader, params: Mapping[str, Parameter]) -> tuple[
     parsed = []
     for name, spec in tab.items():
         key = f"joints.{name}"
-        try:
-            j = parse_joint(spec, where=key)
-        except DistributionError as exc:  # names its own key path (joints.NAME.corr, ...)
-            rd.col.add(exc.where, exc.message)
-            continue
-        except (ValueError, TypeError) as exc:
-            rd.col.add(key, str(exc))
-            continue
-        missing = [m for m in j.members if m not in params]
+        # members are checked as written, so that a problem elsewhere in the table does not hide an unknown one
+        written = spec.get("members", list(spec.get("counts", {}) if isinstance(spec.get("counts"), dict) else []))
+        written = written if isinstance(written, list) else []
+        missing = [m for m in written if isinstance(m, str) and m not in params]
         for m in missing:
             rd.col.unknown(f"{key}.members", m, params, "parameter")
-        if not missing:
+        for i, m in enumerate(written):
+            if m in written[:i]:
+                rd.col.add(f"{key}.members", f"lists parameter '{m}' twice; give each once")
+        j = parse_reporting(lambda s: parse_joint(s, where=key), spec, key, rd, "joint distribution")
+        if j is None:
+            continue
+        missing = [m for m in j.members if m not in params and m not in missing]
+        for m in missing:
+            rd.col.unknown(f"{key}.members", m, params, "parameter")
+        if not missing and not any(m not in params for m in j.members):
             parsed.append(j)
             out[name] = spec
             objs[name] = j
@@ -164,6 +171,12 @@ def read_settings(s: dict[str, Any], rd: Reader) -> tuple[Settings, tuple[str, .
         st.counting = rd.string(s["counting"], "settings.counting", COUNTING_METHODS) or st.counting
     if "discounting" in s:
         st.discounting = rd.string(s["discounting"], "settings.discounting", DISCOUNTING_METHODS) or st.discounting
+    if "discount_offset" in s:
+        v = rd.number(s["discount_offset"], "settings.discount_offset", lo=-1000, hi=100000)
+        st.discount_offset = v if v is not None else 0.0
+    if "cohort_size" in s:
+        v = rd.number(s["cohort_size"], "settings.cohort_size", lo=0, lo_open=True, hi=1e15)
+        st.cohort_size = v if v is not None else 1.0
     for which in ("discount_costs", "discount_effects"):
         if which in s:
             sched = read_discount(s[which], f"settings.{which}", rd)
@@ -177,7 +190,10 @@ def read_settings(s: dict[str, Any], rd: Reader) -> tuple[Settings, tuple[str, .
             col.add("settings.wtp", f"must be a list of willingness-to-pay thresholds, e.g. [20000, 30000]; got {w!r}")
         else:
             vals = [rd.number(x, f"settings.wtp[{i}]", lo=0) for i, x in enumerate(w)]
-            if all(v is not None for v in vals):
+            dup = [i for i, v in enumerate(vals) if v is not None and v in vals[:i]]
+            for i in dup:
+                col.add(f"settings.wtp[{i}]", f"lists the threshold {vals[i]:g} twice; give each once")
+            if all(v is not None for v in vals) and not dup:
                 st.wtp = tuple(float(v) for v in vals)  # type: ignore[arg-type]
     if "comparator" in s:
         st.comparator = rd.string(s["comparator"], "settings.comparator") or ""
@@ -199,7 +215,10 @@ def read_settings(s: dict[str, Any], rd: Reader) -> tuple[Settings, tuple[str, .
         if not isinstance(ae, list) or not all(isinstance(x, str) for x in ae):
             col.add("settings.averted_events", "must be a list of event names, e.g. [\"offence_other\"]")
         else:
-            st.averted_events = tuple(ae)
+            for i, x in enumerate(ae):
+                if x in ae[:i]:
+                    col.add(f"settings.averted_events[{i}]", f"lists event '{x}' twice; give each once")
+            st.averted_events = tuple(dict.fromkeys(ae))  # the names are checked against [events] once read
     if "report" in s:
         st.report = bool(rd.boolean(s["report"], "settings.report"))
     if "trajectories" in s:
@@ -332,19 +351,33 @@ def parse_distribution_at(d: dict[str, Any], key: str, rd: Reader) -> Any:
     """The distribution at ``key`` parsed (once, at load), or None after reporting what is wrong with it."""
     from heecon.params import parse_distribution
 
-    try:
-        return parse_distribution(d, where=key, base_dir=key_base_dir(key, rd))
-    except ValueError as exc:
-        msg = str(exc)
-        # "parameters.x.distribution.mean: must be ..." -> key "parameters.x.distribution.mean", not the key twice
-        sub, sep, rest = msg.partition(": ")
-        if sep and (sub == key or sub.startswith(key + ".")) and " " not in sub:
-            rd.col.add(sub, rest)
-        else:
-            rd.col.add(key, msg)
-    except Exception as exc:  # a malformed table must be reported, never crash validation
-        rd.col.add(key, f"is not a valid distribution ({type(exc).__name__}: {exc})")
-    return None
+    return parse_reporting(lambda spec: parse_distribution(spec, where=key, base_dir=key_base_dir(key, rd)), d, key, rd,
+                           "distribution")
+
+
+def parse_reporting(parse: Any, spec: Any, key: str, rd: Reader, what: str) -> Any:
+    """``parse(spec)``, every problem reported at its key path: an unknown key is reported and the table parsed
+    again without it, so that it does not hide the next problem (a bad value, a missing key). None on failure."""
+    spec = dict(spec) if isinstance(spec, dict) else spec
+    while True:
+        try:
+            return parse(spec)
+        except ValueError as exc:
+            msg = str(exc)
+            # "parameters.x.distribution.mean: must be ..." -> key "parameters.x.distribution.mean", not the key twice
+            sub, sep, rest = msg.partition(": ")
+            if sep and (sub == key or sub.startswith(key + ".")) and " " not in sub:
+                rd.col.add(sub, rest)
+            else:
+                sub, rest = key, msg
+                rd.col.add(key, msg)
+            k = sub[len(key) + 1:]
+            if isinstance(spec, dict) and k in spec and k != "type" and rest.startswith("unknown key"):
+                spec = {kk: v for kk, v in spec.items() if kk != k}
+                continue
+        except Exception as exc:  # a malformed table must be reported, never crash validation
+            rd.col.add(key, f"is not a valid {what} ({type(exc).__name__}: {exc})")
+        return None
 
 
 def read_table(name: str, spec: Any, key: str, rd: Reader, path: Path, origins: Mapping[str, str]) -> Table | None:
@@ -604,6 +637,10 @@ def read_strategies(raw: Any, rd: Reader, states: Mapping[str, State], sectors: 
                     if pr is None:
                         col.add(f"{mk}.transitions[{j}]", f"must look like \"FROM -> TO\", got {r!r}")
                         continue
+                    if any(parse_transition_ref(x) == pr for x in refs[:j] if isinstance(x, str)):
+                        col.add(f"{mk}.transitions[{j}]", f"names '{r}' twice in this modifier; give each transition "
+                                                          "once (it is modified once)")
+                        continue
                     matched = [(f, t) for f, row in transitions.items() for t, e in row.items()
                                if e is not None and pr[0] in ("*", f) and pr[1] in ("*", t)]
                     for end, nm in zip(("from", "to"), pr):
@@ -619,6 +656,13 @@ def read_strategies(raw: Any, rd: Reader, states: Mapping[str, State], sectors: 
                             "hr (hazard ratio: p' = 1 - (1 - p)^hr) or value (replaces the probability)")
                 continue
             val = rd.expr(m[kinds[0]], f"{mk}.{kinds[0]}")
+            if val is not None and val.constant is not None:
+                c = val.constant
+                if kinds[0] in ("rr", "hr") and not (math.isfinite(c) and c >= 0):
+                    col.add(f"{mk}.{kinds[0]}", f"a {'relative risk' if kinds[0] == 'rr' else 'hazard ratio'} must be "
+                                                f"a finite number >= 0, got {c:g}")
+                elif kinds[0] == "value" and not 0.0 <= c <= 1.0:
+                    col.add(f"{mk}.value", f"replaces a probability, so it must be in [0, 1], got {c:g}")
             cyc = rd.cycles(m.get("cycles"), f"{mk}.cycles", settings.n_cycles)
             if val is not None:
                 mods.append(Modifier(tuple(dict.fromkeys(pairs)), kinds[0], val, cyc, mk))
@@ -642,9 +686,25 @@ def read_strategies(raw: Any, rd: Reader, states: Mapping[str, State], sectors: 
             if sname not in states:
                 col.unknown(f"{key}.utilities.{sname}", sname, states, "state")
                 continue
+            if states[sname].dead:
+                col.add(f"{key}.utilities.{sname}", f"'{sname}' is a dead state: it has no utility (and no life "
+                                                     "years), so a utility there would be ignored; remove it")
+                continue
             e = rd.expr(v, f"{key}.utilities.{sname}")
             if e is not None:
+                if e.constant is not None and not (-1.0 <= e.constant <= 1.0):
+                    col.add(f"{key}.utilities.{sname}", f"must be at most 1 (full health) and not below -1, "
+                                                         f"got {e.constant:g}")
                 utils[sname] = e
+        s_costs: dict[str, Expr] = {}
+        s_qalys = None
+        stab = rd.table(spec.get("start"), f"{key}.start", "a table with costs and/or qalys paid once at time 0")
+        if stab is not None:
+            rd.check_keys(stab, STRATEGY_START_KEYS, f"{key}.start", "a strategy's start")
+            s_costs = rd.costs(stab.get("costs", {}), f"{key}.start.costs", sectors)
+            s_qalys = rd.expr(stab["qalys"], f"{key}.start.qalys") if "qalys" in stab else None
+            if not s_costs and s_qalys is None and "costs" not in stab:
+                col.add(f"{key}.start", "gives neither costs nor qalys: the one-off amounts at time 0 in this strategy")
         out[name] = Strategy(name, label if isinstance(label, str) else name, descr if isinstance(descr, str) else "",
-                             pover, mods, extra, utils, key)
+                             pover, mods, extra, utils, key, s_costs, s_qalys)
     return out

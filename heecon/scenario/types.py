@@ -48,6 +48,8 @@ class Settings:
     discounting: str = "discrete"
     discount_costs: DiscountSchedule = field(default_factory=lambda: DiscountSchedule.constant(0.035))
     discount_effects: DiscountSchedule = field(default_factory=lambda: DiscountSchedule.constant(0.035))
+    discount_offset: float = 0.0  # cycles by which discounting is moved earlier (heemod first = FALSE: 1 with "end")
+    cohort_size: float = 1.0  # people the per-cohort results are for (outcomes per person times this)
     wtp: tuple[float, ...] = (20000.0, 30000.0)
     comparator: str = ""
     currency: str = "GBP"
@@ -179,6 +181,8 @@ class Strategy:
     extra_costs: list[ExtraCost]
     utilities: dict[str, Expr]
     key: str
+    start_costs: dict[str, Expr] = field(default_factory=dict)  # one-off at time 0 in this strategy (undiscounted)
+    start_qalys: Expr | None = None
 
 
 @dataclass

@@ -67,6 +67,7 @@ def evaluate_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None
     st = scenario.settings
     N = int(individuals or st.individuals)
     draws = {k: np.asarray(v, dtype=float) for k, v in (draws or {}).items()}
+    _check_population_size(scenario, N, n, n_keep, n_traj)
     X, cols, start = sample_population(scenario, N)
     X = centre_population(scenario, X, cols)
     per = max(1, min(n, CHUNK_UNITS // max(N, 1))) if chunk is None else max(1, min(chunk, n))
@@ -148,6 +149,34 @@ def _sample_slice(m: Any, kw: dict[str, Any], j: int, n: int) -> tuple[Any, ...]
 def _sample_slice_kw(kw: dict[str, Any], j: int, n: int) -> dict[str, Any]:
     return {k: (v[j:j + 1] if k in _SAMPLE_AXIS and v is not None and np.shape(v)[0] == n and n > 1 else v)
             for k, v in kw.items()}
+
+
+def _check_population_size(scenario: Scenario, N: int, n: int, n_keep: int, n_traj: int) -> None:
+    """Refuse (:class:`heecon.model.sizes.MemoryLimitError`) before drawing a population that would not fit: its
+    attributes ``[N, A]`` as drawn and centred, start states and subgroup draws; the stored trajectories; the rows of
+    a population file as read."""
+    from heecon.model.markov import reward_names
+    from heecon.model.sizes import check_allocation
+
+    spec = scenario.microsim
+    A = len(spec.population.columns) if spec is not None else 0
+    k = len(scenario.strategies)
+    T = scenario.settings.n_cycles
+    R = len(reward_names(scenario))
+    parts = {"population attributes": 8.0 * N * (3 * A + 4),
+             # the kernel's int64 array, then trajectories.csv's frame (four columns, states as object references)
+             "trajectories": 56.0 * min(n_traj, N) * k * (T + 1),
+             "per-sample results": 8.0 * n * k * (R * 2 * 6 + 8)}
+    if spec is not None and spec.population.file is not None:
+        try:
+            parts["population file"] = 4.0 * spec.population.file.stat().st_size
+        except OSError:
+            pass
+    tips = [f"fewer individuals (--set settings.individuals=...; now {N:,}: each needs about "
+            f"{8 * (3 * A + 4):,} bytes for its {A} attribute columns)"]
+    if n_traj:
+        tips.append(f"fewer stored trajectories (settings.trajectories; now {n_traj:,})")
+    check_allocation(parts, f"to simulate {N:,} individuals", tips)
 
 
 class DeviceError(ValueError):

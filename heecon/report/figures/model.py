@@ -94,8 +94,9 @@ def costs_by_sector_over_time(per_cycle: Any, ax: Any = None, *, by: str | None 
     Parameters
     ----------
     per_cycle
-        The per-cycle frame (``strategy``, ``cycle`` (1 = first cycle), one column per sector, ``qalys``,
-        ``lys``), a ``BaseCaseResult`` or a :class:`ResultsData`.
+        The per-cycle frame (``strategy``, ``cycle`` (1 = first cycle; 0, as in ``per_cycle.csv``, the start
+        costs at time 0), one column per sector, ``qalys``, ``lys``), a ``BaseCaseResult`` or a
+        :class:`ResultsData`.
     by
         ``"year"`` (cycles summed into periods of ``period_years`` by when they start; needs the cycle length)
         or ``"cycle"`` (one bar per cycle). Default: ``"year"`` when the cycle length is known.
@@ -139,7 +140,8 @@ def costs_by_sector_over_time(per_cycle: Any, ax: Any = None, *, by: str | None 
             a = axes[i]
             f = df[df["strategy"] == s].sort_values("cycle")
             if by == "year":
-                start = (f["cycle"].to_numpy(dtype=float) - 1) * cyc_years
+                # cycle 0 (per_cycle.csv's row of start costs, at time 0) falls in the first period
+                start = (np.maximum(f["cycle"].to_numpy(dtype=float), 1.0) - 1) * cyc_years
                 period = np.floor(start / period_years + 1e-9).astype(int)
                 g = f[secs].groupby(period).sum()
                 x = g.index.to_numpy(dtype=float) * period_years
