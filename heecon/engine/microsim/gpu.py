@@ -267,8 +267,10 @@ def simulate_gpu(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarray, V_ma
     ``occupancy`` ``[n_strat, T+1, S]`` counts for the first sample, and ``trajectories`` ``[n_traj, n_strat, T+1]``
     (states of the first individuals of the first sample), as :func:`heecon.engine.microsim.cpu.simulate` defines them.
     """
-    from heecon.engine.microsim.cpu import _cum_rows, _point_table, _transition_constants
     from heecon.engine.microsim.rng import KIND_START, counter_constant, seed_key
+    from heecon.engine.microsim.tables import cum_rows as _cum_rows
+    from heecon.engine.microsim.tables import point_table as _point_table
+    from heecon.engine.microsim.tables import transition_constants as _transition_constants
 
     cuda = _cuda()
     kernel = _build_kernel()
@@ -405,14 +407,18 @@ def simulate_gpu_general(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarr
     seconds spent in the kernel.
     """
     from heecon.engine.microsim import gpu_general as gk
-    from heecon.engine.microsim.fixedpoint import normalise
-    from heecon.engine.microsim.cpu import MAX_BLOCK, MicrosimResult, _cum_rows, _point_table, _transition_constants
+    from heecon.engine.microsim import tables
+    from heecon.engine.microsim.fixedpoint import MAX_BLOCK, normalise
+    from heecon.engine.microsim.result import MicrosimResult
     from heecon.engine.microsim.rng import KIND_EVENT_COUNT, KIND_START, counter_constant, seed_key
+    from heecon.engine.microsim.tables import cum_rows as _cum_rows
+    from heecon.engine.microsim.tables import point_table as _point_table
+    from heecon.engine.microsim.tables import transition_constants as _transition_constants
 
     kwargs.pop("block_size", None)
     sample_offset = int(kwargs.pop("sample_offset", 0))
     ind_offset = int(kwargs.pop("ind_offset", 0))
-    from heecon.engine.microsim.cpu import prepare_inputs
+    from heecon.engine.microsim.inputs import prepare_inputs
 
     a = prepare_inputs(P_mats, P_map, V_mats, V_map, W, **kwargs)
     why = unsupported(a["P_mats"], a["V_mats"], {k: a[k] for k in ("ev_rate", "gamma_tr", "beta_tr", "tis_tr")})
@@ -440,7 +446,7 @@ def simulate_gpu_general(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarr
         _cum_rows(P[x], PP[x, 0])
     PP[:, 1] = P
     lp = np.empty_like(P)
-    gk.log1m_table(P, lp)
+    tables.log1m_table(P, lp)
     PP[:, 2] = lp
     Vm = a["V_mats"]
     G = np.zeros((Vm.shape[0], n_strat, T + 1, S, -(-Q // 4) * 4))
@@ -457,21 +463,21 @@ def simulate_gpu_general(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarr
         for e in range(E):
             consts[k, 1 + e] = counter_constant(k, KIND_EVENT_COUNT, e)
     logtis = np.empty_like(a["tis_tr"])
-    gk.log_table(a["tis_tr"], logtis)
+    tables.log_table(a["tis_tr"], logtis)
     stint = np.stack([a["row_cov"].astype(np.int64), a["comp_col"], a["ev_move_keep"], a["eng_eligible"]])
     ev_int = np.stack([a["ev_kind"], a["ev_move_state"]])
     evg = a["ev_gamma"]
-    egam = np.empty(evg.shape + (gk.POW_MAX + 1,))
-    gk.gamma_steps(evg, egam)
+    egam = np.empty(evg.shape + (tables.POW_MAX + 1,))
+    tables.gamma_steps(evg, egam)
     pm = a["ev_move_prob"]
     ev_move = np.empty((pm.shape[0], 2, E))
     ev_move[:, 0] = pm
     lpm = np.empty_like(pm)
-    gk.log1m_table(pm, lpm)
+    tables.log1m_table(pm, lpm)
     ev_move[:, 1] = lpm
     strat_int = np.stack([a["eng_on"].astype(np.int64), a["eng_mode"]])
     eng_drop = np.empty_like(a["eng_dropout"])
-    gk.hazard_to_prob(a["eng_dropout"], eng_drop)
+    tables.hazard_to_prob(a["eng_dropout"], eng_drop)
     cps, cpp = np.broadcast_arrays(a["eng_cps"], a["eng_cpp"])
     eng_cost = np.stack([cps, cpp], axis=1)
     cfg = np.zeros(gk.CFG_LEN, np.int64)

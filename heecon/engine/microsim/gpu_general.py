@@ -39,12 +39,10 @@ from __future__ import annotations
 import math
 import os
 
-import numba
 from numba import config, cuda, float64, int64, uint64
 
 from heecon.engine.microsim.fixedpoint import FX_SCALE, SHIFT_SQ
-from heecon.engine.microsim.cpu import _POW_MAX as POW_MAX  # counter steps tabulated as exp(gamma * d) (as the CPU)
-from heecon.engine.microsim.cpu import POISSON_PIECE
+from heecon.engine.microsim.step import POISSON_PIECE, POW_MAX
 from heecon.engine.microsim.rng import (
     KIND_ENG_ATTEND,
     KIND_ENG_DROPOUT,
@@ -584,52 +582,3 @@ def build_kernel(tpb: int, chunk: int, mq: int, me: int, mk: int, ms: int):
                 cuda.syncthreads()
 
     return kernel
-
-
-# ---------------------------------------------------------------------------
-# Host tables, computed with the CPU's own math (numba on the CPU calls the same libm as the CPU kernel)
-# ---------------------------------------------------------------------------
-
-
-@numba.njit(cache=True)
-def log1m_table(P, out):
-    """out = log1p(-P) where 0 < P < 1, else 0 (the log survival that p' = 1 - (1 - p)**HR raises to HR)."""
-    a = P.reshape(-1)
-    o = out.reshape(-1)
-    for x in range(a.size):
-        p = a[x]
-        o[x] = math.log1p(-p) if 0.0 < p < 1.0 else 0.0
-
-
-@numba.njit(cache=True)
-def log_table(mult, out):
-    """out = log(mult) where mult is not 1 (-inf where it is 0), else 0 (time-in-state multipliers)."""
-    a = mult.reshape(-1)
-    o = out.reshape(-1)
-    for x in range(a.size):
-        v = a[x]
-        if v == 1.0:
-            o[x] = 0.0
-        elif v > 0.0:
-            o[x] = math.log(v)
-        else:
-            o[x] = -math.inf
-
-
-@numba.njit(cache=True)
-def hazard_to_prob(h, out):
-    """out = -expm1(-h): the probability of a hazard h per cycle (dropout)."""
-    a = h.reshape(-1)
-    o = out.reshape(-1)
-    for x in range(a.size):
-        o[x] = -math.expm1(-a[x])
-
-
-@numba.njit(cache=True)
-def gamma_steps(evg, out):
-    """out[n, e, c, d] = exp(evg[n, e, c] * d), d = 0..POW_MAX (the CPU kernel's egam, per sample)."""
-    for n in range(evg.shape[0]):
-        for e in range(evg.shape[1]):
-            for c in range(evg.shape[2]):
-                for d in range(POW_MAX + 1):
-                    out[n, e, c, d] = math.exp(evg[n, e, c] * d)
