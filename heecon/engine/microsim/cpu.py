@@ -392,7 +392,7 @@ def _block_general(
                         if rc_fb[s] == -2:
                             j = walk(Pc, m, cur, u, branchless)
                         else:
-                            j = draw_from_row(rc_cum, s, rc_fb[s], u)
+                            j = draw_from_row(rc_cum, s, rc_fb[s], u, S)
                     else:
                         # step.walk, written out
                         j = 0

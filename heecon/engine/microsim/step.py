@@ -21,8 +21,15 @@ tests/test_step_lint.py checks the rule on this file's source; integer arithmeti
 
 **Arrays and slots.** Functions take whole arrays plus indices, never views made in the hot loop (an array view
 costs reference counting on the CPU). Per-strategy state is indexed by a *slot*: the CPU keeps one row per strategy
-(slot = strategy), the GPU, which runs the strategies one after the other, one row (slot 0). Sizes that an array
-padded for the GPU would misstate (attributes A, counters K, event types E) are passed explicitly.
+(slot = strategy), the GPU, which runs the strategies one after the other, one row (slot 0). Sizes that a GPU array
+would misstate (its per-thread arrays have compile-time lengths, and zero-length arrays are padded: states S of a
+row, attributes A, counters K, event types E) are passed explicitly.
+
+**Who calls what.** The GPU kernels call every function here (through their twins). The CPU's general block calls
+the samplers, walk, the covariate row and draw_from_row; steps 2-5 (engagement ... cycle_value) are written out in
+cpu._block_general with the same operations, because calling them there with their array arguments costs numba's
+reference counting in the hot loop (measured: the flagship PSA 1.3-2 times slower). The cudasim tests
+(tests/test_gpu_general.py) check bit for bit that the two agree.
 """
 
 from __future__ import annotations
@@ -224,20 +231,19 @@ def walk(cum, m, row, u, branchless):
 
 
 @numba.njit(inline="always", cache=True)
-def draw_from_row(cum, rs, fb, u):
-    """The move for a uniform u from running sums cum[rs] built by cov_row: the first x with u < cum[rs, x],
+def draw_from_row(cum, rs, fb, u, S):
+    """The move for a uniform u from running sums cum[rs, :S] built by cov_row: the first x with u < cum[rs, x],
     else the fallback fb."""
-    for x in range(cum.shape[1]):
+    for x in range(S):
         if u < cum[rs, x]:
             return x
     return fb
 
 
 @numba.njit(inline="always", cache=True)
-def complete_row(prow, comp):
-    """Give the complement column comp what the other entries leave (scaling them to 1 if they sum above it,
-    comp then 0); comp = -1 renormalises the whole row."""
-    S = prow.shape[0]
+def complete_row(prow, comp, S):
+    """Give the complement column comp what the other entries of prow[:S] leave (scaling them to 1 if they sum
+    above it, comp then 0); comp = -1 renormalises the whole row."""
     if comp >= 0:
         off = 0.0
         for j in range(S):
@@ -283,7 +289,7 @@ def cov_row(P, Lp, m, cur, linx, hrx, lr, dyn, cnt, cs, tis_s, gammas, logtis, K
     Returns -2 when every HR_j is exactly 1 (the stored row applies, so an individual without effects moves
     exactly as on the fast path). Otherwise fills cum[rs, j] with the running sum of the row where p'_j > 0 (else
     -1, never drawn) and returns the fallback state (the last with positive probability, else cur): the move
-    for a uniform u is draw_from_row(cum, rs, fallback, u).
+    for a uniform u is draw_from_row(cum, rs, fallback, u, S).
     """
     S = P.shape[1]
     L = logtis.shape[2]
@@ -308,7 +314,7 @@ def cov_row(P, Lp, m, cur, linx, hrx, lr, dyn, cnt, cs, tis_s, gammas, logtis, K
         prow[j] = p
     if not modified:
         return -2
-    complete_row(prow, comp)
+    complete_row(prow, comp, S)
     acc = 0.0
     last = -1
     for j in range(S):
