@@ -26,18 +26,16 @@ Two kernels:
 :func:`unsupported` says what the general kernel cannot hold (a few size limits), :func:`available` whether a GPU
 is there.
 
-Transcendental functions (exp, log, log1p, expm1, cos, pow) come from libdevice on the GPU, accurate to 1-2 units
-in the last place but not always equal to glibc's. Every one that does not depend on the individual is tabulated
-on the host with the CPU's functions (tables.py). The others (hazard ratios of covariates, Poisson and Bernoulli
-thresholds, the gamma draw of the attendance propensity) feed only comparisons with a uniform: a GPU result one
-unit off changes an outcome only when the uniform falls within that unit of the threshold (probability ~1e-16 per
-comparison). Rewards never pass through them, so the sums follow the paths.
+Transcendental functions come from libdevice on the GPU (1-2 units in the last place, not always glibc's). Those
+that do not depend on the individual are tabulated on the host with the CPU's functions (tables.py); the others
+(covariate hazard ratios, Poisson and Bernoulli thresholds, the propensity's gamma draw) feed only comparisons with
+a uniform, so an outcome can change only if a uniform falls within that unit of a threshold (~1e-16 per
+comparison); rewards never pass through them.
 
-Verification: numba's CUDA simulator runs the kernels' Python source (the twins included) against the CPU kernel on
-every feature and on the flagship, feature and Krijkamp scenarios (tests/test_gpu_general.py, ``cudasim`` tests,
-part of the default run): state paths, counts and the exact accumulators are equal bit for bit. tests/test_gpu_ptx.py
-compiles the general kernel's PTX (sm_90) and checks that none of its own products is fused into a multiply-add.
-The ``gpu`` tests repeat the comparisons at real sizes on hardware.
+Verification: numba's CUDA simulator runs the kernels' Python source, twins included, against the CPU kernel on
+every feature and on the flagship, feature and Krijkamp scenarios (tests/test_gpu_general.py, ``cudasim``, in the
+default run): paths, counts and exact accumulators equal bit for bit. tests/test_gpu_ptx.py checks the general
+kernel's PTX for fused products of its own; the ``gpu`` tests repeat the comparisons on hardware.
 
 Numba-cuda under NumPy >= 2.5 needs ``np.row_stack`` (removed in NumPy 2.5) restored before import; this module
 does that.
@@ -416,6 +414,10 @@ def build_general_kernel(tpb: int, chunk: int, mq: int, me: int, mk: int, ms: in
     NSH = TPB * LD
     MQ, ME, MK, MS = int(mq), int(me), int(mk), int(ms)
 
+    @cuda.jit(device=True, inline=True)
+    def ix(a, smp):
+        return smp if a.shape[0] > 1 else 0  # the row of a per-sample table for this sample (or the shared one)
+
     @cuda.jit(**jit_options)
     def kernel(k_seed, sample_offset, batch_lo, ind_offset, i_lo, n_ind, cfg, PP, maps, G, scum, start_state,
                consts, TR, W, V, X, betas, gammas, logtis, tr_counter, stint, ev_rate, ev_int, ev_beta, ev_gamma,
@@ -426,10 +428,11 @@ def build_general_kernel(tpb: int, chunk: int, mq: int, me: int, mk: int, ms: in
         One thread is one individual of one sample; it runs the strategies one after the other, cycle by cycle,
         calling the step functions' twins (steps of cycle k: docs/microsim-kernel.md), and adds the point and
         transition rewards as it goes, in the association of the CPU's path sums. Then the block turns its totals
-        into fixed-point limbs and reduces them in shared memory. This is one function of some 150 lines because
-        a CUDA kernel is: its steps are the shared device functions already, and what is left is the driver's
-        own bookkeeping (per-thread arrays, the sample's tables, the path's rewards, atomics and the reduction),
-        which a device function would only receive as more arguments.
+        into fixed-point limbs and reduces them in shared memory. It is one function of about 200 lines because a
+        CUDA kernel is: its steps are the shared device functions already; what is left is the driver's own
+        bookkeeping (two dozen per-thread arrays, views of the sample's tables, the path's rewards, atomics and
+        the block reduction), which device functions would only take as more arguments (more registers and
+        parameter space; the kernel's parameters are already near CUDA's 4 kB limit).
         """
         tid = cuda.threadIdx.x
         smp = cuda.blockIdx.y
@@ -469,25 +472,15 @@ def build_general_kernel(tpb: int, chunk: int, mq: int, me: int, mk: int, ms: in
         keep = sc < cfg[CFG_NKEEP]
         tr_out = sc == 0 and i < cfg[CFG_NTRAJ]
         # the sample's tables: the batch's own row, or the one shared by all samples
-        pp = PP[smp if PP.shape[0] > 1 else 0]
+        pp = PP[ix(PP, smp)]
         Pc, P, Lp = pp[0], pp[1], pp[2]  # cumulative rows, stored rows, log1p(-stored)
-        Gs = G[smp if G.shape[0] > 1 else 0]
-        im = smp if scum.shape[0] > 1 else 0
-        TRs = TR[smp if TR.shape[0] > 1 else 0]
-        Vs = V[smp if V.shape[0] > 1 else 0]
-        bet = betas[smp if betas.shape[0] > 1 else 0]
-        gam = gammas[smp if gammas.shape[0] > 1 else 0]
-        evr = ev_rate[smp if ev_rate.shape[0] > 1 else 0]
-        ieb = smp if ev_beta.shape[0] > 1 else 0
-        evg = ev_gamma[smp if ev_gamma.shape[0] > 1 else 0]
-        egs = egam[smp if egam.shape[0] > 1 else 0]
-        evrr = ev_rr[smp if ev_rr.shape[0] > 1 else 0]
-        evw = ev_reward[smp if ev_reward.shape[0] > 1 else 0]
-        evm = ev_move[smp if ev_move.shape[0] > 1 else 0]
-        pdrop = eng_drop[smp if eng_drop.shape[0] > 1 else 0]
-        eab = eng_ab[smp if eng_ab.shape[0] > 1 else 0]
-        ecost = eng_cost[smp if eng_cost.shape[0] > 1 else 0]
+        Gs, TRs, Vs = G[ix(G, smp)], TR[ix(TR, smp)], V[ix(V, smp)]
+        bet, gam, evr = betas[ix(betas, smp)], gammas[ix(gammas, smp)], ev_rate[ix(ev_rate, smp)]
+        evg, egs, evrr = ev_gamma[ix(ev_gamma, smp)], egam[ix(egam, smp)], ev_rr[ix(ev_rr, smp)]
+        evw, evm = ev_reward[ix(ev_reward, smp)], ev_move[ix(ev_move, smp)]
+        pdrop, eab, ecost = eng_drop[ix(eng_drop, smp)], eng_ab[ix(eng_ab, smp)], eng_cost[ix(eng_cost, smp)]
         cps, cpp = ecost[0], ecost[1]
+        im, ieb = ix(scum, smp), ix(ev_beta, smp)
         ev_kind, ev_move_state = ev_int[0], ev_int[1]
 
         k_ind = individual_key(sample_key(k_seed, sample_offset + smp), ind_offset + i)
@@ -671,19 +664,10 @@ def simulate_gpu_general(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarr
         timings["kernel_s"] = kernel_s
     ns, n_strat, R, E, n_keep, n_traj = (a[k] for k in ("n_samp", "n_strat", "R", "E", "n_keep", "n_traj"))
     acc, ev_count, p_cr, occ, ce, traj = out
-    return MicrosimResult(
-        acc=acc.reshape(ns, n_strat, R, 2, 3, 2),
-        ev_count=ev_count,
-        occupancy=occ[:n_keep],
-        cycle_rewards_fx=p_cr[:n_keep],
-        cycle_events=ce[:n_keep, :, :, :E],
-        trajectories=traj[:n_traj],
-        n_individuals=a["n_ind"],
-        seed=a["seed"],
-        sample_offset=sample_offset,
-        ind_offset=ind_offset,
-        moments=a["moments"],
-    )
+    return MicrosimResult(acc=acc.reshape(ns, n_strat, R, 2, 3, 2), ev_count=ev_count, occupancy=occ[:n_keep],
+                          cycle_rewards_fx=p_cr[:n_keep], cycle_events=ce[:n_keep, :, :, :E],
+                          trajectories=traj[:n_traj], n_individuals=a["n_ind"], seed=a["seed"],
+                          sample_offset=sample_offset, ind_offset=ind_offset, moments=a["moments"])
 
 
 def _general_host_tables(a: dict[str, Any]) -> tuple[dict[str, tuple[np.ndarray, Any]], dict[str, Any]]:
