@@ -10,7 +10,7 @@ Three tiers:
 * plain unit tests of the routing and the limits (no GPU needed).
 * ``gpu`` (skip without a CUDA device): the same comparisons at real sizes on hardware. State paths, occupancy and
   event counts must be equal; sums agree to 1e-9 (bit for bit unless a transcendental function of libdevice and
-  glibc differ in the last unit right at a uniform's threshold; see heecon/engine/microsim/gpu_general.py).
+  glibc differ in the last unit right at a uniform's threshold; see heecon/engine/microsim/gpu.py).
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def test_gpu_flagship_matches_cpu():
 def test_gpu_flagship_sums_bit_for_bit():
     """Stronger than the contract (1e-9): with every product that feeds a sum rounded on its own, the GPU's exact
     fixed-point sums equal the CPU's. A failure here with test_gpu_flagship_matches_cpu passing means a multiply-add
-    was fused somewhere (see _microsim_cuda_general._mul)."""
+    was fused somewhere (see heecon.engine.microsim.twin.device_mul)."""
     from heecon.engine.microsim.cpu import simulate
 
     args, kw = _flagship_kernel_inputs(3000, 2)

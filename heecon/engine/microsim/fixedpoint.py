@@ -24,24 +24,43 @@ Values must be finite.
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
-__all__ = ["FRAC_BITS", "FX_SCALE", "SHIFT_SUM", "SHIFT_SQ", "fx_add", "normalise", "fx_to_float", "fx_combine"]
+from heecon.engine.microsim.step import mul
+
+__all__ = ["FRAC_BITS", "FX_SCALE", "SHIFT_SUM", "SHIFT_SQ", "SQ_SCALE", "N_ACC", "MAX_BLOCK", "fx_limbs", "fx_add",
+           "normalise", "fx_to_float", "fx_combine"]
 
 FRAC_BITS = 40
 SHIFT_SUM = 0
 SHIFT_SQ = 16
 FX_SCALE = float(2**FRAC_BITS)  #: one unit of ``lo``
+SQ_SCALE = 2.0**-SHIFT_SQ  #: squares are accumulated times this (shift 16)
+N_ACC = 6  #: accumulators per (strategy, reward, discounting) of a kernel: (sum, sq, dsq) x (hi, lo)
+#: Largest block of individuals accumulated before a carry (each ``lo`` then holds at most 2**22 fractions).
+MAX_BLOCK = 1 << 22
 _MASK = (1 << FRAC_BITS) - 1
+
+#: Shared with the GPU kernels (heecon.engine.microsim.twin compiles it for CUDA).
+SHARED = ("fx_limbs",)
+
+
+@numba.njit(inline="always", cache=True)
+def fx_limbs(v):
+    """The limbs of ``v``: (floor(v), its fraction rounded to 2**-40 in units of 2**-40), both int64."""
+    fl = math.floor(v)
+    return np.int64(fl), np.int64(mul(v - fl, FX_SCALE) + 0.5)
 
 
 @numba.njit(inline="always", cache=True)
 def fx_add(acc, pos, v):
     """Add ``v`` to the accumulator ``acc[pos]`` (hi), ``acc[pos + 1]`` (lo)."""
-    fl = np.floor(v)
-    acc[pos] += np.int64(fl)
-    acc[pos + 1] += np.int64((v - fl) * FX_SCALE + 0.5)
+    hi, lo = fx_limbs(v)
+    acc[pos] += hi
+    acc[pos + 1] += lo
 
 
 @numba.njit(cache=True)

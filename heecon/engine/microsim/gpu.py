@@ -1,33 +1,41 @@
-"""The microsimulation kernel on an NVIDIA GPU (numba-cuda): the same counter-based generator, the same walk and
-the same steps, so every state path (and so every count) equals the CPU run's, and sums agree to rounding.
+"""The microsimulation on an NVIDIA GPU (numba-cuda): the same counter-based generator, the same walk and the same
+steps as the CPU, so every state path (and so every count) equals the CPU run's.
+
+The per-person step is not written here: the kernels call the device twins of heecon.engine.microsim.step, rng
+and fixedpoint (:mod:`heecon.engine.microsim.twin` compiles the CPU functions' own Python source for CUDA, with
+every product that feeds a sum rounded on its own), and the per-sample tables come from
+:mod:`heecon.engine.microsim.tables`, built on the host by the CPU's own functions. What is the GPU's own is the
+driver: one thread per individual and parameter set, strategies one after the other, no stored path, per-thread
+local arrays, and the reductions.
 
 Two kernels:
 
 * the fast path (:func:`simulate_gpu`): Markov transitions with per-state rewards and one-off rewards on moves
-  (the FMH-6 benchmark model). One CUDA thread simulates one individual of one parameter set for every strategy
-  (common random numbers); a warp's float totals are reduced with shuffles before one atomic add per warp. It
+  (the FMH-6 benchmark model). A warp's float totals are reduced with shuffles before one atomic add per warp. It
   keeps sums and sums of squares only (no paired squares, event counts or per-cycle rewards).
-* the general kernel (:func:`simulate_gpu_general`, source in :mod:`heecon.engine.microsim.gpu_general`):
-  everything the CPU kernel's general block does -- covariates on transitions (attributes, history counters,
-  time in state, complement columns), counters, Poisson and Bernoulli events with covariates, strategy rate
-  ratios, rewards and event-driven moves, treatment engagement (Beta or supplied propensity, dropout,
-  attendance, ITT or dose-scaled effect), population files (start states), event counts, incremental standard
-  errors, per-cycle output for kept samples and trajectories. It returns a
-  :class:`heecon.engine.microsim.cpu.MicrosimResult` with the CPU kernel's exact fixed-point accumulators.
+* the general kernel (:func:`simulate_gpu_general`): everything the CPU kernel's general block does --
+  covariates on transitions (attributes, history counters, time in state, complement columns), counters, Poisson
+  and Bernoulli events with covariates, strategy rate ratios, rewards and event-driven moves, treatment engagement
+  (Beta or supplied propensity, dropout, attendance, ITT or dose-scaled effect), population files (start
+  states), event counts, incremental standard errors, per-cycle output for kept samples and trajectories. Each
+  thread turns its totals into the CPU's exact fixed-point limbs (int64), summed over the block in shared memory
+  and added to global memory with integer atomics, so it returns a
+  :class:`heecon.engine.microsim.result.MicrosimResult` with the CPU's accumulators bit for bit.
 
 :func:`gpu_path` picks the kernel (the fast one only where it gives everything the caller needs),
 :func:`unsupported` says what the general kernel cannot hold (a few size limits), :func:`available` whether a GPU
-is there. The per-sample tables (cumulative rows, point-reward tables, and every transcendental value that does
-not depend on the individual) are built on the host by the CPU kernel's own functions.
+is there.
 
-Verification: the general kernel was checked in numba's CUDA simulator, which runs its source in Python, against
-the CPU kernel on every feature and on the flagship, feature and Krijkamp scenarios (tests/test_gpu_general.py,
-``cudasim`` tests, part of the default run): state paths, counts and the exact accumulators are equal bit for bit.
-Its PTX was compiled with libNVVM (CUDA 13, sm_90) to check that it builds and that no product feeding a sum is
-fused into a multiply-add. The same comparisons at real sizes on a GPU (``gpu`` tests) are written but had not yet
-been run on hardware when this kernel was added. The fast kernel and its host wrapper also run in the simulator
-(the ``fast_path`` case: paths and occupancy exact, sums to 1e-9); on the GPU they passed tests/test_gpu.py on an
-H100 when they were written.
+Transcendental functions come from libdevice on the GPU (1-2 units in the last place, not always glibc's). Those
+that do not depend on the individual are tabulated on the host with the CPU's functions (tables.py); the others
+(covariate hazard ratios, Poisson and Bernoulli thresholds, the propensity's gamma draw) feed only comparisons with
+a uniform, so an outcome can change only if a uniform falls within that unit of a threshold (~1e-16 per
+comparison); rewards never pass through them.
+
+Verification: numba's CUDA simulator runs the kernels' Python source, twins included, against the CPU kernel on
+every feature and on the flagship, feature and Krijkamp scenarios (tests/test_gpu_general.py, ``cudasim``, in the
+default run): paths, counts and exact accumulators equal bit for bit. tests/test_gpu_ptx.py checks the general
+kernel's PTX for fused products of its own; the ``gpu`` tests repeat the comparisons on hardware.
 
 Numba-cuda under NumPy >= 2.5 needs ``np.row_stack`` (removed in NumPy 2.5) restored before import; this module
 does that.
@@ -41,24 +49,35 @@ import time
 from typing import Any
 
 import numpy as np
+from numba import float64, int16, int64
 
 __all__ = ["available", "simulator", "supports", "unsupported", "gpu_path", "simulate_gpu",
            "simulate_gpu_general"]
 
 _CUDA: Any = None
 _KERNEL: Any = None
-MAX_POINTS = 512  # cycles + 1 a GPU thread can hold (longer horizons run on the CPU kernel)
+MAX_POINTS = 512  # cycles + 1 a GPU thread can hold on the fast path (longer horizons take the general kernel)
 
 
 def _cuda() -> Any:
-    global _CUDA
+    """numba.cuda, imported on first use (after restoring np.row_stack), also as this module's global ``cuda``:
+    numba's CUDA simulator swaps the module globals named ``cuda`` of a kernel for its own module, so the kernels
+    here also run (slowly, in Python) under NUMBA_ENABLE_CUDASIM=1."""
+    global _CUDA, cuda
     if _CUDA is None:
         if not hasattr(np, "row_stack"):
             np.row_stack = np.vstack  # type: ignore[attr-defined]
         from numba import cuda
 
         _CUDA = cuda
+    cuda = _CUDA
     return _CUDA
+
+
+def _twins() -> Any:
+    from heecon.engine.microsim.twin import device_twins
+
+    return device_twins(_cuda(), simulator())
 
 
 def simulator() -> bool:
@@ -142,26 +161,20 @@ def gpu_path(kwargs: dict[str, Any], *, n_keep: int = 0, n_cycles: int = 0) -> s
     return "fast" if fast else "general"
 
 
+# ---------------------------------------------------------------------------
+# The fast kernel (Markov transitions and rewards only)
+# ---------------------------------------------------------------------------
+
+
 def _build_kernel() -> Any:
-    # `cuda` is a module global, not a local: numba's CUDA simulator swaps the module globals named `cuda` of a
-    # kernel for its own module, so this kernel also runs (slowly, in Python) under NUMBA_ENABLE_CUDASIM=1
-    global _KERNEL, cuda
+    global _KERNEL
     if _KERNEL is not None:
         return _KERNEL
-    cuda = _cuda()
-    from numba import float64, int16, uint64
-
+    _cuda()
+    tw = _twins()
+    sample_key, individual_key, draw_bits, bits_to_uniform, walk = (
+        tw.sample_key, tw.individual_key, tw.draw_bits, tw.bits_to_uniform, tw.walk)
     sim = simulator()  # a constant of the kernel: False on a GPU, where the branch below is never taken
-
-    @cuda.jit(device=True, inline=True)
-    def mix64(z):
-        z = (z ^ (z >> uint64(30))) * uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> uint64(27))) * uint64(0x94D049BB133111EB)
-        return z ^ (z >> uint64(31))
-
-    @cuda.jit(device=True, inline=True)
-    def to_uniform(bits):
-        return float64(bits >> uint64(11)) * (1.0 / 9007199254740992.0)
 
     @cuda.jit
     def kernel(k_seed, sample_offset, ind_offset, n_ind, Pc, pc_per_sample, P_map, G, g_per_sample, scum,
@@ -171,33 +184,23 @@ def _build_kernel() -> Any:
         i = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
         n_strat = P_map.shape[0]
         T = P_map.shape[1]
-        S = Pc.shape[3]
         Q = G.shape[4]
         active = i < n_ind
-        pi = smp if pc_per_sample else 0
+        pcs = Pc[smp if pc_per_sample else 0]
         gi = smp if g_per_sample else 0
         si = smp if s_per_sample else 0
         ti = smp if tr_per_sample else 0
-        k_samp = mix64(uint64(k_seed) + mix64(uint64(sample_offset + smp) + uint64(0xBB67AE8584CAA73B)))
-        k_ind = mix64(k_samp + mix64(uint64(ind_offset + i) + uint64(0x3C6EF372FE94F82B)))
+        k_ind = individual_key(sample_key(k_seed, sample_offset + smp), ind_offset + i)
         lane = cuda.threadIdx.x & 31
         path = cuda.local.array(MAX_POINTS, int16)
         for s in range(n_strat):
             # 1. the path: starting state from one shared uniform, then one uniform per cycle (as on the CPU)
             if active:
-                u0 = to_uniform(mix64(k_ind + uint64(c0)))
-                x = 0
-                while u0 >= scum[si, s, x]:
-                    x += 1
+                x = walk(scum, si, s, bits_to_uniform(draw_bits(k_ind, c0)), False)
                 path[0] = int16(x)
                 for k in range(1, T + 1):
-                    u = to_uniform(mix64(k_ind + tconst[k]))
-                    m = P_map[s, k - 1]
-                    j = 0
-                    for c in range(S):
-                        j += u >= Pc[pi, m, x, c]
-                    path[k] = int16(j)
-                    x = j
+                    x = walk(pcs, P_map[s, k - 1], x, bits_to_uniform(draw_bits(k_ind, tconst[k])), True)
+                    path[k] = int16(x)
                 if smp == 0:
                     for k in range(T + 1):
                         cuda.atomic.add(occ, (s, k, path[k]), 1)
@@ -267,8 +270,8 @@ def simulate_gpu(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarray, V_ma
     ``occupancy`` ``[n_strat, T+1, S]`` counts for the first sample, and ``trajectories`` ``[n_traj, n_strat, T+1]``
     (states of the first individuals of the first sample), as :func:`heecon.engine.microsim.cpu.simulate` defines them.
     """
-    from heecon.engine.microsim.cpu import _cum_rows, _point_table, _transition_constants
     from heecon.engine.microsim.rng import KIND_START, counter_constant, seed_key
+    from heecon.engine.microsim.tables import cum_rows, point_table, transition_constants
 
     cuda = _cuda()
     kernel = _build_kernel()
@@ -285,19 +288,19 @@ def simulate_gpu(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarray, V_ma
     ns = int(n_samples or max(P_mats.shape[0], V_mats.shape[0]))
     Q = 2 * R
     Q4 = -(-Q // 4) * 4
-    # host tables, built by the CPU kernel's own functions (identical numbers on both devices)
+    # host tables, built by the CPU's own functions (identical numbers on both devices)
     Pc = np.empty_like(P_mats)
     for a in range(P_mats.shape[0]):
-        _cum_rows(P_mats[a], Pc[a])
+        cum_rows(P_mats[a], Pc[a])
     G = np.zeros((V_mats.shape[0], n_strat, T + 1, S, Q4))
     for a in range(V_mats.shape[0]):
-        _point_table(V_mats[a], V_map, W, G[a])
+        point_table(V_mats[a], V_map, W, G[a])
     if start_probs is None:
         start_probs = np.zeros((1, n_strat, S))
         start_probs[..., 0] = 1.0
     scum = np.empty((start_probs.shape[0], n_strat, S))
     for a in range(start_probs.shape[0]):
-        _cum_rows(start_probs[a][None], scum[a][None])
+        cum_rows(start_probs[a][None], scum[a][None])
     has_tr = TR_mats is not None and bool(np.any(TR_mats != 0) and np.any(W[:, 2] != 0))
     if has_tr:
         TR_map = np.ascontiguousarray(TR_map, dtype=np.int64)
@@ -309,7 +312,7 @@ def simulate_gpu(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarray, V_ma
     else:
         TRw = np.zeros((1, 1, 1, 1, 1, 2))
         TR_map = np.zeros((n_strat, T), np.int64)
-    tconst = _transition_constants(T)
+    tconst = transition_constants(T)
     # numba returns these as Python ints; pass them as uint64 explicitly (an int64-typed key would turn the
     # unsigned hash arithmetic into float arithmetic)
     c0 = np.uint64(counter_constant(0, KIND_START, 0))
@@ -358,6 +361,12 @@ def simulate_gpu(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarray, V_ma
 # The general kernel (covariates, counters, events, engagement, population files, per-cycle output)
 # ---------------------------------------------------------------------------
 
+# flags and sizes in the general kernel's cfg array
+CFG_HAS_TR, CFG_HAS_TRCOV, CFG_HAS_TRCOUNT, CFG_HAS_EVENTS, CFG_HAS_EVCOV, CFG_HAS_ENG = range(6)
+CFG_BRANCHLESS, CFG_HAS_START, CFG_HAS_PROP, CFG_S, CFG_R, CFG_E, CFG_K, CFG_A, CFG_NKEEP, CFG_NTRAJ = range(6, 16)
+CFG_MOMENTS = 16  # accumulate squares and squared increments (else those limbs stay 0, as on the CPU)
+CFG_LEN = 17
+
 _GENERAL_KERNELS: dict[tuple[int, ...], Any] = {}
 
 
@@ -377,11 +386,238 @@ def _dev_array(a: np.ndarray, dtype: Any) -> np.ndarray:
 def _general_kernel(tpb: int, chunk: int, mq: int, me: int, mk: int, ms: int) -> Any:
     key = (tpb, chunk, mq, me, mk, ms)
     if key not in _GENERAL_KERNELS:
-        _cuda()
-        from heecon.engine.microsim import gpu_general as gk
-
-        _GENERAL_KERNELS[key] = gk.build_kernel(*key)
+        _GENERAL_KERNELS[key] = build_general_kernel(*key)
     return _GENERAL_KERNELS[key]
+
+
+def build_general_kernel(tpb: int, chunk: int, mq: int, me: int, mk: int, ms: int, twins: Any = None,
+                         **jit_options: Any) -> Any:
+    """The general kernel for blocks of ``tpb`` threads, reducing ``chunk`` accumulators at a time, with
+    per-thread arrays for up to ``mq`` reward columns x 2, ``me`` event types, ``mk`` counters and ``ms``
+    states (compile-time sizes of CUDA local memory); ``twins`` and ``jit_options`` for tests/test_gpu_ptx.py."""
+    _cuda()
+    from heecon.engine.microsim.fixedpoint import SQ_SCALE
+    from heecon.engine.microsim.rng import KIND_START
+    from heecon.engine.microsim.step import C_TRANSITION
+
+    tw = twins or _twins()
+    mul, uniform, draw_bits, bits_to_uniform, sample_key, individual_key = (
+        tw.mul, tw.uniform, tw.draw_bits, tw.bits_to_uniform, tw.sample_key, tw.individual_key)
+    walk, cov_row, draw_from_row, linear_predictor, beta_draw, engagement = (
+        tw.walk, tw.cov_row, tw.draw_from_row, tw.linear_predictor, tw.beta_draw, tw.engagement)
+    event_counts, event_move, update_counters, reward_amount, book_extra, cycle_value, fx_limbs = (
+        tw.event_counts, tw.event_move, tw.update_counters, tw.reward_amount, tw.book_extra, tw.cycle_value,
+        tw.fx_limbs)
+    TPB = int(tpb)
+    CH = int(chunk)
+    LD = CH + 1  # padded row of the shared reduction buffer (fewer bank conflicts)
+    NSH = TPB * LD
+    MQ, ME, MK, MS = int(mq), int(me), int(mk), int(ms)
+
+    @cuda.jit(device=True, inline=True)
+    def ix(a, smp):
+        return smp if a.shape[0] > 1 else 0  # the row of a per-sample table for this sample (or the shared one)
+
+    @cuda.jit(**jit_options)
+    def kernel(k_seed, sample_offset, batch_lo, ind_offset, i_lo, n_ind, cfg, PP, maps, G, scum, start_state,
+               consts, TR, W, V, X, betas, gammas, logtis, tr_counter, stint, ev_rate, ev_int, ev_beta, ev_gamma,
+               egam, ev_rr, ev_reward, ev_counter, ev_move, strat_int, eng_sessions, eng_drop, eng_ab, eng_prop,
+               eng_cost, acc, p_occ, p_cr, p_ce, traj):
+        """acc[sample of the batch, strategy * (6Q + E) + slot] += the block's exact integer sums.
+
+        One thread is one individual of one sample; it runs the strategies one after the other, cycle by cycle,
+        calling the step functions' twins (steps of cycle k: docs/microsim-kernel.md), and adds the point and
+        transition rewards as it goes, in the association of the CPU's path sums. Then the block turns its totals
+        into fixed-point limbs and reduces them in shared memory. It is one function of about 200 lines because a
+        CUDA kernel is: its steps are the shared device functions already; what is left is the driver's own
+        bookkeeping (two dozen per-thread arrays, views of the sample's tables, the path's rewards, atomics and
+        the block reduction), which device functions would only take as more arguments (more registers and
+        parameter space; the kernel's parameters are already near CUDA's 4 kB limit).
+        """
+        tid = cuda.threadIdx.x
+        smp = cuda.blockIdx.y
+        sc = batch_lo + smp  # the sample's index within the call (kept samples, trajectories)
+        i = i_lo + cuda.blockIdx.x * TPB + tid
+        active = i < n_ind
+        red = cuda.shared.array(NSH, int64)
+        a_pt = cuda.local.array(MQ, float64)  # point rewards summed along the path
+        a_tr = cuda.local.array(MQ, float64)  # transition rewards
+        extra = cuda.local.array((1, MQ), float64)  # event and engagement rewards (slot 0)
+        tot = cuda.local.array(MQ, float64)
+        tot0 = cuda.local.array(MQ, float64)  # strategy 0's totals (squared increments)
+        cnt = cuda.local.array((1, MK), float64)
+        dcnt = cuda.local.array(MK, float64)
+        ev_hr = cuda.local.array((1, ME), float64)
+        hx0 = cuda.local.array(ME, float64)
+        ue = cuda.local.array(ME, float64)
+        ue_k = cuda.local.array(ME, int64)
+        nev = cuda.local.array(ME, int64)
+        occurred = cuda.local.array(ME, int64)
+        evn = cuda.local.array((1, ME), int64)
+        linx = cuda.local.array((1, MS), float64)
+        prow = cuda.local.array(MS, float64)
+        cum = cuda.local.array((1, MS), float64)
+        est = cuda.local.array((1, 3), float64)
+        no_cdf = cuda.local.array((1, 1), float64)
+        no_bn = cuda.local.array(1, int64)
+        has_tr, has_trcov, has_trcount = cfg[CFG_HAS_TR] != 0, cfg[CFG_HAS_TRCOV] != 0, cfg[CFG_HAS_TRCOUNT] != 0
+        has_events, has_evcov, has_eng = cfg[CFG_HAS_EVENTS] != 0, cfg[CFG_HAS_EVCOV] != 0, cfg[CFG_HAS_ENG] != 0
+        branchless = cfg[CFG_BRANCHLESS] != 0
+        moments = cfg[CFG_MOMENTS] != 0
+        S, R, E, K, A = cfg[CFG_S], cfg[CFG_R], cfg[CFG_E], cfg[CFG_K], cfg[CFG_A]
+        Q = 2 * R
+        nsl = 6 * Q + E
+        n_strat = maps.shape[1]
+        T = maps.shape[2]
+        keep = sc < cfg[CFG_NKEEP]
+        tr_out = sc == 0 and i < cfg[CFG_NTRAJ]
+        # the sample's tables: the batch's own row, or the one shared by all samples
+        pp = PP[ix(PP, smp)]
+        Pc, P, Lp = pp[0], pp[1], pp[2]  # cumulative rows, stored rows, log1p(-stored)
+        Gs, TRs, Vs = G[ix(G, smp)], TR[ix(TR, smp)], V[ix(V, smp)]
+        bet, gam, evr = betas[ix(betas, smp)], gammas[ix(gammas, smp)], ev_rate[ix(ev_rate, smp)]
+        evg, egs, evrr = ev_gamma[ix(ev_gamma, smp)], egam[ix(egam, smp)], ev_rr[ix(ev_rr, smp)]
+        evw, evm = ev_reward[ix(ev_reward, smp)], ev_move[ix(ev_move, smp)]
+        pdrop, eab, ecost = eng_drop[ix(eng_drop, smp)], eng_ab[ix(eng_ab, smp)], eng_cost[ix(eng_cost, smp)]
+        cps, cpp = ecost[0], ecost[1]
+        im, ieb = ix(scum, smp), ix(ev_beta, smp)
+        ev_kind, ev_move_state = ev_int[0], ev_int[1]
+
+        k_ind = individual_key(sample_key(k_seed, sample_offset + smp), ind_offset + i)
+        u0 = uniform(k_ind, 0, KIND_START, 0)
+        for e in range(E):
+            ue_k[e] = -1
+        if active and has_evcov:
+            for e in range(E):
+                lx = linear_predictor(ev_beta, ieb, e, X, i, A)
+                hx0[e] = math.exp(lx) if lx != 0.0 else 1.0
+        for s in range(n_strat):
+            if active:
+                for q in range(Q):
+                    a_pt[q] = 0.0
+                    a_tr[q] = 0.0
+                    extra[0, q] = 0.0
+                for c in range(K):
+                    cnt[0, c] = 0.0
+                for e in range(E):
+                    evn[0, e] = 0
+                    ev_hr[0, e] = hx0[e] if has_evcov else 1.0
+                # the starting state: the given one, or the shared uniform walked along the strategy's row
+                cur = start_state[i] if cfg[CFG_HAS_START] != 0 else walk(scum, im, s, u0, False)
+                for q in range(Q):
+                    a_pt[q] += Gs[s, 0, cur, q]
+                if keep:
+                    cuda.atomic.add(p_occ, (sc, s, 0, cur), 1)
+                if tr_out:
+                    traj[i, s, 0] = cur
+                tis = 0
+                eng_on = strat_int[0, s] != 0
+                dose_mode = strat_int[1, s] == 1
+                est[0, 0] = 1.0 if eng_on else 0.0
+                est[0, 1] = 0.0
+                est[0, 2] = 0.0
+                prop = 0.0
+                if has_eng and eng_on:
+                    prop = eng_prop[i] if cfg[CFG_HAS_PROP] != 0 else beta_draw(k_ind, eab[s, 0], eab[s, 1])
+                for k in range(1, T + 1):
+                    u = bits_to_uniform(draw_bits(k_ind, consts[k, C_TRANSITION]))
+                    m = maps[0, s, k - 1]
+                    # 1. the drawn move (a covariate row: beta . x per destination, then counters, time in state)
+                    j = -2
+                    if has_trcov and stint[0, cur] != 0:
+                        for x in range(S):
+                            linx[0, x] = linear_predictor(bet, cur, x, X, i, A)
+                        fb = cov_row(P, Lp, m, cur, linx, linx, 0, True, cnt, 0, tis, gam, logtis, K, stint[1, cur],
+                                     prow, cum, 0)
+                        if fb != -2:
+                            j = draw_from_row(cum, 0, fb, u, S)
+                    if j == -2:
+                        j = walk(Pc, m, cur, u, branchless)
+                    # 2. treatment engagement
+                    attended = 0.0
+                    place = False
+                    dose = 0.0
+                    if has_eng and eng_on:
+                        attended, place, dose = engagement(k_ind, k, s, 0, eng_sessions, stint[3, cur], pdrop, prop,
+                                                           est, consts, False, no_cdf, no_bn)
+                    # 3. events by the state at point k-1 and the counters at the start of the cycle; their moves
+                    n_occ = 0
+                    if has_events:
+                        n_occ = event_counts(k_ind, k, s, 0, cur, maps[3, s, k - 1], evr, evrr, dose_mode, dose,
+                                             has_evcov, ev_hr, ev_kind, consts, E, ue, ue_k, nev, occurred)
+                        if stint[2, j] == 0:
+                            j = event_move(k_ind, k, j, n_occ, occurred, nev, ev_move_state, evm, consts, E)
+                    # 4. time in state, counters
+                    tis = tis + 1 if j == cur else 0
+                    if n_occ > 0 or has_trcount:
+                        update_counters(0, cur, j, n_occ, occurred, nev, evn, 0, ev_counter, has_trcount, tr_counter,
+                                        K, cnt, dcnt, has_evcov, evg, egs, ev_hr, E)
+                    # 5. event and engagement rewards of cycle k (weight c_k); per-cycle output of kept samples
+                    if n_occ > 0 or place or keep:
+                        for r in range(R):
+                            amt = reward_amount(s, r, n_occ, occurred, nev, evw, place, attended, cps, cpp)
+                            book_extra(extra, 0, r, W, k, amt)
+                            if keep:
+                                hi, lo = fx_limbs(cycle_value(W, Vs, maps[1, s, k - 1], cur, j, r, k, amt,
+                                                              TRs[maps[2, s, k - 1], cur, j, r]))
+                                cuda.atomic.add(p_cr, (sc, s, k - 1, r, 0), hi)
+                                cuda.atomic.add(p_cr, (sc, s, k - 1, r, 1), lo)
+                    if keep:
+                        cuda.atomic.add(p_occ, (sc, s, k, j), 1)
+                        for o in range(n_occ):
+                            cuda.atomic.add(p_ce, (sc, s, k - 1, occurred[o]), nev[occurred[o]])
+                    # the path's rewards, point k and the move of cycle k, in the CPU kernel's order
+                    for q in range(Q):
+                        a_pt[q] += Gs[s, k, j, q]
+                    if has_tr:
+                        mt = maps[2, s, k - 1]
+                        for r in range(R):
+                            trv = TRs[mt, cur, j, r]
+                            a_tr[2 * r] += mul(W[0, 2, r, k - 1], trv)
+                            a_tr[2 * r + 1] += mul(W[1, 2, r, k - 1], trv)
+                    if tr_out:
+                        traj[i, s, k] = j
+                    cur = j
+                # the individual's totals: point rewards, + transition rewards, + events and engagement
+                for q in range(Q):
+                    v = a_pt[q]
+                    if has_tr:
+                        v += a_tr[q]
+                    v += extra[0, q]
+                    tot[q] = v
+                    if s == 0:
+                        tot0[q] = v
+            # exact sums over the block: fixed-point limbs (fixedpoint.fx_limbs), CH accumulators at a time
+            for c0 in range(0, nsl, CH):
+                for z in range(CH):
+                    sl = c0 + z
+                    val = int64(0)
+                    if active and sl < nsl:
+                        if sl < 6 * Q:
+                            q = sl // 6
+                            kind = (sl % 6) // 2
+                            w = tot[q]
+                            if kind == 1:
+                                w = mul(mul(w, w), SQ_SCALE) if moments else 0.0
+                            elif kind == 2:
+                                dv = w - tot0[q]
+                                w = mul(mul(dv, dv), SQ_SCALE) if (s > 0 and moments) else 0.0
+                            hi, lo = fx_limbs(w)
+                            val = hi if sl % 2 == 0 else lo
+                        else:
+                            val = evn[0, sl - 6 * Q]
+                    red[tid * LD + z] = val
+                cuda.syncthreads()
+                for z in range(tid, CH, TPB):  # thread z adds up slot z over the block (CH may exceed TPB)
+                    if c0 + z < nsl:
+                        part = int64(0)
+                        for t in range(TPB):
+                            part += red[t * LD + z]
+                        if part != 0:
+                            cuda.atomic.add(acc, (smp, s * nsl + c0 + z), part)
+                cuda.syncthreads()
+
+    return kernel
 
 
 def simulate_gpu_general(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarray, V_map: np.ndarray,
@@ -393,9 +629,9 @@ def simulate_gpu_general(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarr
     Takes the arguments of :func:`heecon.engine.microsim.cpu.simulate` (``n_ind``, ``n_samples``, ``seed``,
     ``sample_offset``, ``ind_offset``, ``start_probs``, ``start_state``, ``TR_mats`` ... ``eng_mode``, ``n_keep``,
     ``n_traj``, ``moments``; ``block_size`` is ignored) and returns the same
-    :class:`~heecon.engine.microsim.cpu.MicrosimResult`: the same state paths, counts and per-cycle output, and the
-    same exact fixed-point accumulators (see the module docstring of :mod:`heecon.engine.microsim.gpu_general`
-    for the one caveat, transcendental functions).
+    :class:`~heecon.engine.microsim.result.MicrosimResult`: the same state paths, counts and per-cycle output, and
+    the same exact fixed-point accumulators (see the module docstring for the one caveat, transcendental
+    functions).
 
     GPU settings: ``threads_per_block`` (individuals per CUDA block; a power of two; default 128) and ``chunk``
     (accumulators reduced per pass over the block's shared memory; default 16) -- in the CUDA simulator 32 and
@@ -404,16 +640,12 @@ def simulate_gpu_general(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarr
     most 2**22 so that no int64 limb can overflow), and ``timings``: a dict that receives ``kernel_s``, the
     seconds spent in the kernel.
     """
-    from heecon.engine.microsim import gpu_general as gk
-    from heecon.engine.microsim.fixedpoint import normalise
-    from heecon.engine.microsim.cpu import MAX_BLOCK, MicrosimResult, _cum_rows, _point_table, _transition_constants
-    from heecon.engine.microsim.rng import KIND_EVENT_COUNT, KIND_START, counter_constant, seed_key
+    from heecon.engine.microsim.inputs import prepare_inputs
+    from heecon.engine.microsim.result import MicrosimResult
 
     kwargs.pop("block_size", None)
     sample_offset = int(kwargs.pop("sample_offset", 0))
     ind_offset = int(kwargs.pop("ind_offset", 0))
-    from heecon.engine.microsim.cpu import prepare_inputs
-
     a = prepare_inputs(P_mats, P_map, V_mats, V_map, W, **kwargs)
     why = unsupported(a["P_mats"], a["V_mats"], {k: a[k] for k in ("ev_rate", "gamma_tr", "beta_tr", "tis_tr")})
     if why:
@@ -423,97 +655,113 @@ def simulate_gpu_general(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarr
     chunk = int(chunk or (64 if sim else 16))
     if tpb < 1 or tpb & (tpb - 1) or tpb > 1024:
         raise ValueError(f"threads_per_block must be a power of two up to 1024. Got {tpb}.")
-    cuda = _cuda()
-    n_ind, ns, n_strat, T, S, R, E, K, A = (a[k] for k in ("n_ind", "n_samp", "n_strat", "T", "S", "R", "E", "K",
-                                                            "A"))
-    Q = 2 * R
-    nsl = 6 * Q + E
-    n_keep, n_traj = a["n_keep"], a["n_traj"]
-    mq, me, mk = _pow2(Q), _pow2(E), _pow2(K)
-    ms = _pow2(S) if a["has_trcov"] else 1
-    kernel = _general_kernel(tpb, int(chunk), mq, me, mk, ms)
+    ms = _pow2(a["S"]) if a["has_trcov"] else 1
+    kernel = _general_kernel(tpb, chunk, _pow2(2 * a["R"]), _pow2(a["E"]), _pow2(a["K"]), ms)
+    per_sample, shared = _general_host_tables(a)
+    out, kernel_s = _launch_general(kernel, a, per_sample, shared, tpb, sample_offset, ind_offset, sample_batch,
+                                    launch_individuals)
+    if timings is not None:
+        timings["kernel_s"] = kernel_s
+    ns, n_strat, R, E, n_keep, n_traj = (a[k] for k in ("n_samp", "n_strat", "R", "E", "n_keep", "n_traj"))
+    acc, ev_count, p_cr, occ, ce, traj = out
+    return MicrosimResult(acc=acc.reshape(ns, n_strat, R, 2, 3, 2), ev_count=ev_count, occupancy=occ[:n_keep],
+                          cycle_rewards_fx=p_cr[:n_keep], cycle_events=ce[:n_keep, :, :, :E],
+                          trajectories=traj[:n_traj], n_individuals=a["n_ind"], seed=a["seed"],
+                          sample_offset=sample_offset, ind_offset=ind_offset, moments=a["moments"])
 
-    # host tables, built with the CPU kernel's own functions (the same numbers on both devices)
+
+def _general_host_tables(a: dict[str, Any]) -> tuple[dict[str, tuple[np.ndarray, Any]], dict[str, Any]]:
+    """The general kernel's inputs from prepare_inputs' arrays (on the host): the per-sample tables (built with
+    tables.py, the functions the CPU kernel uses), with their sample axis and dtype, and the shared arrays."""
+    from heecon.engine.microsim import tables
+
+    n_strat, T, S, R, E, K, A = (a[k] for k in ("n_strat", "T", "S", "R", "E", "K", "A"))
     P = a["P_mats"]
-    PP = np.empty((P.shape[0], 3) + P.shape[1:])
+    PP = np.empty((P.shape[0], 3) + P.shape[1:])  # cumulative rows, stored rows, log1p(-stored) per sample
     for x in range(P.shape[0]):
-        _cum_rows(P[x], PP[x, 0])
+        tables.cum_rows(P[x], PP[x, 0])
     PP[:, 1] = P
     lp = np.empty_like(P)
-    gk.log1m_table(P, lp)
+    tables.log1m_table(P, lp)
     PP[:, 2] = lp
     Vm = a["V_mats"]
-    G = np.zeros((Vm.shape[0], n_strat, T + 1, S, -(-Q // 4) * 4))
+    G = np.zeros((Vm.shape[0], n_strat, T + 1, S, -(-2 * R // 4) * 4))
     for x in range(Vm.shape[0]):
-        _point_table(Vm[x], a["V_map"], a["W"], G[x])
+        tables.point_table(Vm[x], a["V_map"], a["W"], G[x])
     sp = a["start_probs"]
     scum = np.empty((sp.shape[0], n_strat, S))
     for x in range(sp.shape[0]):
-        _cum_rows(sp[x][None], scum[x][None])
-    maps = np.stack([a["P_map"], a["V_map"], a["TR_map"], a["ev_map"]])
-    consts = np.empty((T + 1, 1 + E), np.uint64)
-    consts[:, 0] = _transition_constants(T)
-    for k in range(T + 1):
-        for e in range(E):
-            consts[k, 1 + e] = counter_constant(k, KIND_EVENT_COUNT, e)
+        tables.cum_rows(sp[x][None], scum[x][None])
     logtis = np.empty_like(a["tis_tr"])
-    gk.log_table(a["tis_tr"], logtis)
-    stint = np.stack([a["row_cov"].astype(np.int64), a["comp_col"], a["ev_move_keep"], a["eng_eligible"]])
-    ev_int = np.stack([a["ev_kind"], a["ev_move_state"]])
+    tables.log_table(a["tis_tr"], logtis)
     evg = a["ev_gamma"]
-    egam = np.empty(evg.shape + (gk.POW_MAX + 1,))
-    gk.gamma_steps(evg, egam)
-    pm = a["ev_move_prob"]
-    ev_move = np.empty((pm.shape[0], 2, E))
-    ev_move[:, 0] = pm
-    lpm = np.empty_like(pm)
-    gk.log1m_table(pm, lpm)
-    ev_move[:, 1] = lpm
-    strat_int = np.stack([a["eng_on"].astype(np.int64), a["eng_mode"]])
+    egam = np.empty(evg.shape + (tables.POW_MAX + 1,))
+    tables.gamma_steps(evg, egam)
+    ev_move = np.empty((a["ev_move_prob"].shape[0], 3, E))
+    tables.move_table(a["ev_move_prob"], ev_move)
     eng_drop = np.empty_like(a["eng_dropout"])
-    gk.hazard_to_prob(a["eng_dropout"], eng_drop)
-    cps, cpp = np.broadcast_arrays(a["eng_cps"], a["eng_cpp"])
-    eng_cost = np.stack([cps, cpp], axis=1)
-    cfg = np.zeros(gk.CFG_LEN, np.int64)
-    cfg[gk.CFG_HAS_TR] = a["has_tr"]
-    cfg[gk.CFG_HAS_TRCOV] = a["has_trcov"]
-    cfg[gk.CFG_HAS_TRCOUNT] = a["has_trcount"]
-    cfg[gk.CFG_HAS_EVENTS] = a["has_events"]
-    cfg[gk.CFG_HAS_EVCOV] = a["has_evcov"]
-    cfg[gk.CFG_HAS_ENG] = a["has_eng"]
-    cfg[gk.CFG_BRANCHLESS] = S <= 12
-    cfg[gk.CFG_HAS_START] = a["start_state"].shape[0] > 0
-    cfg[gk.CFG_HAS_PROP] = a["eng_propensity"].shape[0] > 0
-    cfg[gk.CFG_S], cfg[gk.CFG_R], cfg[gk.CFG_E], cfg[gk.CFG_K], cfg[gk.CFG_A] = S, R, E, K, A
-    cfg[gk.CFG_NKEEP], cfg[gk.CFG_NTRAJ] = n_keep, n_traj
-    cfg[gk.CFG_MOMENTS] = a["moments"]
-
+    tables.hazard_to_prob(a["eng_dropout"], eng_drop)
+    cfg = np.zeros(CFG_LEN, np.int64)
+    for pos, flag in ((CFG_HAS_TR, "has_tr"), (CFG_HAS_TRCOV, "has_trcov"), (CFG_HAS_TRCOUNT, "has_trcount"),
+                      (CFG_HAS_EVENTS, "has_events"), (CFG_HAS_EVCOV, "has_evcov"), (CFG_HAS_ENG, "has_eng"),
+                      (CFG_MOMENTS, "moments")):
+        cfg[pos] = a[flag]
+    cfg[CFG_BRANCHLESS] = S <= 12
+    cfg[CFG_HAS_START] = a["start_state"].shape[0] > 0
+    cfg[CFG_HAS_PROP] = a["eng_propensity"].shape[0] > 0
+    cfg[CFG_S], cfg[CFG_R], cfg[CFG_E], cfg[CFG_K], cfg[CFG_A] = S, R, E, K, A
+    cfg[CFG_NKEEP], cfg[CFG_NTRAJ] = a["n_keep"], a["n_traj"]
     f8, i8 = np.float64, np.int64
-    # arrays with a sample axis (sliced per batch of samples), in the kernel's argument order
     per_sample = {"PP": (PP, f8), "G": (G, f8), "scum": (scum, f8), "TR": (a["TR_mats"], f8), "V": (Vm, f8),
                   "betas": (a["beta_tr"], f8), "gammas": (a["gamma_tr"], f8), "ev_rate": (a["ev_rate"], f8),
                   "ev_beta": (a["ev_beta"], f8), "ev_gamma": (evg, f8), "egam": (egam, f8), "ev_rr": (a["ev_rr"], f8),
                   "ev_reward": (a["ev_reward"], f8), "ev_move": (ev_move, f8), "eng_drop": (eng_drop, f8),
-                  "eng_ab": (a["eng_ab"], f8), "eng_cost": (eng_cost, f8)}
-    shared = {name: cuda.to_device(_dev_array(x, t)) for name, (x, t) in {
-        "cfg": (cfg, i8), "maps": (maps, i8), "start_state": (a["start_state"], i8), "consts": (consts, np.uint64),
+                  "eng_ab": (a["eng_ab"], f8),
+                  "eng_cost": (np.stack(np.broadcast_arrays(a["eng_cps"], a["eng_cpp"]), axis=1), f8)}
+    shared = {name: _dev_array(x, t) for name, (x, t) in {
+        "cfg": (cfg, i8), "maps": (np.stack([a["P_map"], a["V_map"], a["TR_map"], a["ev_map"]]), i8),
+        "start_state": (a["start_state"], i8), "consts": (tables.draw_constants(T, E), np.uint64),
         "W": (a["W"], f8), "X": (a["X"], f8), "logtis": (logtis, f8), "tr_counter": (a["tr_counter"], f8),
-        "stint": (stint, i8), "ev_int": (ev_int, i8), "ev_counter": (a["ev_counter"], f8),
-        "strat_int": (strat_int, i8), "eng_sessions": (a["eng_sessions"], f8),
-        "eng_prop": (a["eng_propensity"], f8)}.items()}
-    once = {name: cuda.to_device(_dev_array(x, t)) for name, (x, t) in per_sample.items() if x.shape[0] == 1}
+        "stint": (np.stack([a["row_cov"].astype(i8), a["comp_col"], a["ev_move_keep"], a["eng_eligible"]]), i8),
+        "ev_int": (np.stack([a["ev_kind"], a["ev_move_state"]]), i8), "ev_counter": (a["ev_counter"], f8),
+        "strat_int": (np.stack([a["eng_on"].astype(i8), a["eng_mode"]]), i8),
+        "eng_sessions": (a["eng_sessions"], f8), "eng_prop": (a["eng_propensity"], f8)}.items()}
+    return per_sample, shared
 
+
+#: The general kernel's arguments, in its order.
+GENERAL_ARGS = ("k_seed", "sample_offset", "batch_lo", "ind_offset", "i_lo", "n_ind", "cfg", "PP", "maps", "G",
+                "scum", "start_state", "consts", "TR", "W", "V", "X", "betas", "gammas", "logtis", "tr_counter",
+                "stint", "ev_rate", "ev_int", "ev_beta", "ev_gamma", "egam", "ev_rr", "ev_reward", "ev_counter",
+                "ev_move", "strat_int", "eng_sessions", "eng_drop", "eng_ab", "eng_prop", "eng_cost", "acc", "p_occ",
+                "p_cr", "p_ce", "traj")
+
+
+def _launch_general(kernel: Any, a: dict[str, Any], per_sample: dict[str, tuple[np.ndarray, Any]],
+                    shared: dict[str, Any], tpb: int, sample_offset: int, ind_offset: int, sample_batch: int | None,
+                    launch_individuals: int | None) -> tuple[tuple[np.ndarray, ...], float]:
+    """Launch the general kernel over batches of samples and individuals; returns the exact accumulators, event
+    counts, per-cycle rewards, occupancy, per-cycle events and trajectories, and the seconds in the kernel."""
+    from heecon.engine.microsim.fixedpoint import MAX_BLOCK, normalise
+    from heecon.engine.microsim.rng import seed_key
+
+    cuda = _cuda()
+    n_ind, ns, n_strat, T, S, R, E = (a[k] for k in ("n_ind", "n_samp", "n_strat", "T", "S", "R", "E"))
+    n_keep, n_traj = a["n_keep"], a["n_traj"]
+    Q = 2 * R
+    nsl = 6 * Q + E
+    once = {name: cuda.to_device(_dev_array(x, t)) for name, (x, t) in per_sample.items() if x.shape[0] == 1}
     acc = np.zeros((ns, n_strat, 6 * Q), np.int64)  # (sum, sq, dsq) x (hi, lo) per reward column and discounting
     ev_count = np.zeros((ns, n_strat, E), np.int64)
     p_cr = np.zeros((max(n_keep, 1), n_strat, T, R, 2), np.int64)
     d_occ = cuda.to_device(np.zeros((max(n_keep, 1), n_strat, T + 1, S), np.int64))
     d_ce = cuda.to_device(np.zeros((max(n_keep, 1), n_strat, T, max(E, 1)), np.int64))
     d_traj = cuda.to_device(np.full((max(n_traj, 1), n_strat, T + 1), -1, np.int64))
-    k_seed = np.uint64(seed_key(a["seed"]))  # uint64 explicitly: an int64-typed key would turn the hashing into floats
-    c_start = np.uint64(counter_constant(0, KIND_START, 0))
     batch = int(min(sample_batch or ns, 65535))
     per_launch = int(min(launch_individuals or MAX_BLOCK, MAX_BLOCK))
     per_launch = max(tpb, per_launch // tpb * tpb)
+    sh = {name: cuda.to_device(x) for name, x in shared.items()}
+    sh["k_seed"] = np.uint64(seed_key(a["seed"]))  # uint64 explicitly: an int64 key would hash in floats
     kernel_s = 0.0
     for lo in range(0, ns, batch):
         hi = min(ns, lo + batch)
@@ -527,14 +775,10 @@ def simulate_gpu_general(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarr
             grid = (-(-(i_hi - i_lo) // tpb), hi - lo)
             cuda.synchronize()
             t0 = time.perf_counter()
-            kernel[grid, tpb](
-                k_seed, np.int64(sample_offset + lo), np.int64(lo), np.int64(ind_offset), np.int64(i_lo),
-                np.int64(i_hi), c_start, shared["cfg"], dev["PP"], shared["maps"], dev["G"], dev["scum"],
-                shared["start_state"], shared["consts"], dev["TR"], shared["W"], dev["V"], shared["X"], dev["betas"],
-                dev["gammas"], shared["logtis"], shared["tr_counter"], shared["stint"], dev["ev_rate"],
-                shared["ev_int"], dev["ev_beta"], dev["ev_gamma"], dev["egam"], dev["ev_rr"], dev["ev_reward"],
-                shared["ev_counter"], dev["ev_move"], shared["strat_int"], shared["eng_sessions"], dev["eng_drop"],
-                dev["eng_ab"], shared["eng_prop"], dev["eng_cost"], d_acc, d_occ, d_cr, d_ce, d_traj)
+            args = dict(sh, **dev, sample_offset=np.int64(sample_offset + lo), batch_lo=np.int64(lo),
+                        ind_offset=np.int64(ind_offset), i_lo=np.int64(i_lo), n_ind=np.int64(i_hi), acc=d_acc,
+                        p_occ=d_occ, p_cr=d_cr, p_ce=d_ce, traj=d_traj)
+            kernel[grid, tpb](*(args[name] for name in GENERAL_ARGS))
             cuda.synchronize()
             kernel_s += time.perf_counter() - t0
             # exact integer sums: carry each launch's fraction limbs (at most 2**22 people: no overflow), then add
@@ -549,18 +793,5 @@ def simulate_gpu_general(P_mats: np.ndarray, P_map: np.ndarray, V_mats: np.ndarr
                 normalise(cr.reshape(-1))
                 p_cr += cr
                 normalise(p_cr.reshape(-1))
-    if timings is not None:
-        timings["kernel_s"] = kernel_s
-    return MicrosimResult(
-        acc=acc.reshape(ns, n_strat, R, 2, 3, 2),
-        ev_count=ev_count,
-        occupancy=d_occ.copy_to_host()[:n_keep],
-        cycle_rewards_fx=p_cr[:n_keep],
-        cycle_events=d_ce.copy_to_host()[:n_keep, :, :, :E],
-        trajectories=d_traj.copy_to_host()[:n_traj],
-        n_individuals=n_ind,
-        seed=a["seed"],
-        sample_offset=sample_offset,
-        ind_offset=ind_offset,
-        moments=a["moments"],
-    )
+    out = (acc, ev_count, p_cr, d_occ.copy_to_host(), d_ce.copy_to_host(), d_traj.copy_to_host())
+    return out, kernel_s

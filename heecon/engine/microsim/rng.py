@@ -89,6 +89,11 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _TWO_M53 = 1.0 / 9007199254740992.0
 
+#: The generator's functions the GPU kernels share (heecon.engine.microsim.twin compiles them for CUDA), so the
+#: hash and the key salts exist once.
+SHARED = ("mix64", "seed_key", "sample_key", "individual_key", "counter_constant", "draw_bits", "bits_to_uniform",
+          "uniform")
+
 
 @numba.njit(cache=True)
 def mix64(z):
