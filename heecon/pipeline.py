@@ -113,6 +113,10 @@ def run(scenario: Any, *, psa: int | None = None, out: str | Path | None = None,
 
     if not hasattr(scenario, "settings"):
         scenario = load_scenario(scenario)
+    if out is not None:  # refuse a file, or a folder heecon did not make, before any work
+        from heecon.execution.files import check_output_folder
+
+        check_output_folder(out)
     n_psa = scenario.settings.psa_samples if psa is None else int(psa)
     base = run_base_case(scenario)
     psa_result = None
@@ -141,9 +145,9 @@ def run(scenario: Any, *, psa: int | None = None, out: str | Path | None = None,
     if suite is not None:
         writers.append(suite_writer(suite))
     if report or (report is None and scenario.settings.report):
-        from heecon.report.html import build_report
+        from heecon.report.html import write_report
 
-        writers.append(build_report)  # built inside the temporary folder: the report lands with the rest or not at all
+        writers.append(write_report)  # built inside the temporary folder: the report lands with the rest or not at all
     out_dir = write_results(base, out, psa_result, writers=writers, analyses=suite)
     if psa_result is not None and checkpoint is not None:
         import shutil

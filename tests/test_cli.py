@@ -80,11 +80,39 @@ def test_atomic_output_dir_leaves_nothing_when_interrupted(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_atomic_output_dir_replaces_an_old_result_whole(tmp_path):
+def test_atomic_output_dir_replaces_its_own_entries_and_keeps_everything_else(tmp_path):
     out = tmp_path / "res"
-    out.mkdir()
-    (out / "old.txt").write_text("old")
+    with atomic_output_dir(out) as tmp:
+        (tmp / "old.txt").write_text("old")
+    (out / "notes.txt").write_text("mine")  # the user's own file in a results folder
+    with atomic_output_dir(out, writer="dsa") as tmp:
+        (tmp / "dsa").mkdir()
+        (tmp / "dsa" / "t.csv").write_text("x")
     with atomic_output_dir(out) as tmp:
         (tmp / "new.txt").write_text("new")
-    assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [".heecon-manifest.json", "dsa", "new.txt", "notes.txt"]
+    assert (out / "notes.txt").read_text() == "mine" and (out / "dsa" / "t.csv").read_text() == "x"
     assert [p.name for p in tmp_path.iterdir()] == ["res"]
+
+
+def test_atomic_output_dir_refuses_a_file_or_a_folder_heecon_did_not_make(tmp_path):
+    from heecon.execution.files import OutputError
+
+    f = tmp_path / "results.csv"
+    f.write_text("a,b\n1,2\n")
+    with pytest.raises(OutputError, match="is a file"):
+        with atomic_output_dir(f):
+            pass
+    assert f.read_text() == "a,b\n1,2\n"
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.docx").write_text("years of work")
+    with pytest.raises(OutputError, match="did not make"):
+        with atomic_output_dir(mine):
+            pass
+    assert [p.name for p in mine.iterdir()] == ["thesis.docx"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with atomic_output_dir(empty) as tmp:
+        (tmp / "summary.json").write_text("{}")
+    assert (empty / "summary.json").is_file()

@@ -26,6 +26,12 @@ def _app() -> typer.Typer:
     return app
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """heecon cea writes its tables and figures to results/<costs file> by default: keep them in tmp_path."""
+    monkeypatch.chdir(tmp_path)
+
+
 def _invoke(*args: str):
     return CliRunner().invoke(_app(), ["cea", *args])
 

@@ -66,6 +66,6 @@ def test_cli_dsa_json_and_bad_parameter(tmp_path):
     r = CliRunner().invoke(app, ["dsa", str(HIV), "--threshold", "c_lamivudine", "--wtp", "10000", "--json",
                                  "--set", "parameters.c_lamivudine.range=[0, 50000]", "--out", str(tmp_path / "d")])
     assert r.exit_code == 0, r.output
-    assert (tmp_path / "d" / "dsa_one_way.csv").is_file()
+    assert (tmp_path / "d" / "dsa" / "dsa_one_way.csv").is_file()
     bad = CliRunner().invoke(app, ["dsa", str(HIV), "-p", "nope", "--out", str(tmp_path / "e")])
     assert bad.exit_code == 2 and "unknown parameter 'nope'" in bad.output and "Traceback" not in bad.output

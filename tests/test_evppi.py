@@ -255,7 +255,7 @@ def test_cli_evppi_writes_table(linear_scenario: Path, tmp_path: Path):
     assert "EVPPI per person" in r.output
     import pandas as pd
 
-    df = pd.read_csv(out / "evppi.csv")
+    df = pd.read_csv(out / "evppi" / "evppi.csv")
     assert list(df["group"]) == ["x", "x,y"]
 
 

@@ -287,13 +287,13 @@ def test_cli_gsa_sobol_and_morris(additive: Path, tmp_path: Path):
     r = runner.invoke(app, ["gsa", str(additive), "--n", "64", "-o", str(tmp_path / "s")])
     assert r.exit_code == 0, r.output
     assert "Sobol' indices" in r.output
-    df = pd.read_csv(tmp_path / "s" / "gsa_sobol.csv")
+    df = pd.read_csv(tmp_path / "s" / "gsa_sobol" / "gsa_sobol.csv")
     assert list(df["parameter"]) == ["c1", "c2", "c3"]
     r = runner.invoke(app, ["gsa", str(additive), "--method", "morris", "--json", "-o", str(tmp_path / "m")])
     assert r.exit_code == 0, r.output
     data = json.loads(r.output)
     assert data["method"] == "morris" and data["indices"][0]["parameter"] == "c1"
-    assert (tmp_path / "m" / "gsa_morris.csv").is_file()
+    assert (tmp_path / "m" / "gsa_morris" / "gsa_morris.csv").is_file()
 
 
 @pytest.mark.parametrize("args, message", [

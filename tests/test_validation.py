@@ -91,7 +91,8 @@ def _life_table_smr(tmp: Path) -> Built:
     d = base_scenario()
     d["parameters"]["smr"] = {"value": 4, "source": "assumed SMR"}
     d["transitions"]["H"]["D"] = "mort(age) * smr"
-    text = to_toml(d) + "\n[tables.mort]\nkeys = [0, 45]\nvalues = [0.02, 0.3]\nsource = \"made-up life table\"\n"
+    text = to_toml(d) + ("\n[tables.mort]\nkeys = [0, 45]\nvalues = [0.02, 0.3]\nsource = \"made-up life table\"\n"
+                         "extrapolation = \"constant\"\n")  # 45 and over: the last band is open
     return write_scenario(tmp, text), []
 
 

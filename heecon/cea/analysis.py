@@ -71,6 +71,8 @@ class CEAResult:
     pairwise_icer : dict of str to float
         ``mean(dC) / mean(dE)``, increments ``ref`` minus comparator (NaN if
         ``mean(dE) == 0``).
+    costs, effects : numpy.ndarray, shape (n_draws, k), or None
+        The draws analysed (for the CE plane).
     """
 
     strategies: list[str]
@@ -90,6 +92,8 @@ class CEAResult:
     eib: dict[str, np.ndarray] = field(default_factory=dict)
     prob_ref_better: dict[str, np.ndarray] = field(default_factory=dict)
     pairwise_icer: dict[str, float] = field(default_factory=dict)
+    costs: np.ndarray | None = field(default=None, repr=False)
+    effects: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def ceaf_strategies(self) -> list[str]:
@@ -277,4 +281,6 @@ def analyse_psa(
         eib=eibs,
         prob_ref_better=probs,
         pairwise_icer=picer,
+        costs=c,
+        effects=e,
     )

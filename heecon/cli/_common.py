@@ -10,7 +10,7 @@ from typing import Annotated, Any, Iterator, Optional
 import typer
 
 __all__ = ["DEFAULT_SCENARIO", "fail", "user_errors", "load_or_exit", "resolve_scenario", "SetOpt", "JsonOpt",
-           "print_table", "num", "records", "write_tables"]
+           "print_table", "num", "records", "print_warnings"]
 
 DEFAULT_SCENARIO = Path("scenarios/mbt_aspd_vs_pau.toml")
 
@@ -39,13 +39,15 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
     from heecon.engine.microsim.evaluate import DeviceError
     from heecon.execution import RUN_ERRORS
     from heecon.model.sizes import MemoryLimitError
+    from heecon.execution.files import OutputError
     from heecon.params import DistributionError
     from heecon.scenario.errors import ScenarioError
     from heecon.sensitivity.dsa import DSAError
     from heecon.sensitivity.evppi import EVPPIError
     from heecon.sensitivity.gsa import GSAError
 
-    return (ScenarioError, DSAError, EVPPIError, GSAError, DistributionError, DeviceError, MemoryLimitError, *RUN_ERRORS)
+    return (ScenarioError, DSAError, EVPPIError, GSAError, DistributionError, DeviceError, MemoryLimitError, OutputError,
+            *RUN_ERRORS)
 
 
 @contextlib.contextmanager
@@ -88,6 +90,18 @@ def load_or_exit(scenario: Optional[Path], overrides: list[str] | None = None) -
         raise fail(f"Cannot check {path}: {exc}") from None
 
 
+def print_warnings(scenario: Any) -> int:
+    """Print the scenario's warnings (valid, but probably not meant) on stderr; return how many."""
+    from heecon.scenario.advice import scenario_warnings
+
+    warnings = scenario_warnings(scenario)
+    if warnings:
+        typer.echo(f"Warnings for {scenario.path}:", err=True)
+        for w in warnings:
+            typer.echo(f"  - {w}", err=True)
+    return len(warnings)
+
+
 def num(x: Any, digits: int = 4) -> str:
     """A number for a table cell."""
     try:
@@ -123,12 +137,3 @@ def records(frame: Any) -> list[dict[str, Any]]:
     for rec in frame.to_dict(orient="records"):
         out.append({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in rec.items()})
     return out
-
-
-def write_tables(out_dir: Path, files: dict[str, Any]) -> None:
-    """Write CSV tables into a results folder atomically."""
-    from heecon.execution.files import atomic_output_dir
-
-    with atomic_output_dir(out_dir) as tmp:
-        for name, frame in files.items():
-            frame.to_csv(tmp / name, index=False)

@@ -8,13 +8,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from heecon.cli._common import JsonOpt, SetOpt, load_or_exit, user_errors
+from heecon.cli._common import JsonOpt, SetOpt, fail, load_or_exit, user_errors
 
 __all__ = ["calibrate"]
 
 
 def calibrate(
-    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file with [calibration.targets].")],
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file with calibration targets (its "
+                                                  "\\[calibration.targets.NAME] sections).")],
     fit: Annotated[bool, typer.Option("--fit", help="Fit each target's `fit` parameter to the target (Brent's method).")] = False,
     individuals: Annotated[Optional[int], typer.Option(help="Simulated individuals (default: the target's or settings.individuals).", min=100)] = None,
     json_out: JsonOpt = False,
@@ -22,6 +23,10 @@ def calibrate(
 ) -> None:
     """Check the model against its calibration targets (and fit named parameters with --fit)."""
     sc = load_or_exit(scenario, set_)
+    if not sc.calibration_targets:
+        raise fail(f"{scenario} has no calibration targets, so there is nothing to check or fit: add "
+                   "[calibration.targets.NAME] sections (statistic, target, tolerance, cycles, ...; see "
+                   "docs/scenario-format.md, 'Calibration targets').")
     from heecon.calibration import calibrate as run_calibration
 
     with user_errors(f"Cannot calibrate {scenario}"):

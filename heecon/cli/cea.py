@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
-import numpy as np
 import typer
 
-from heecon.cea.analysis import CEAResult, analyse_psa
-from heecon.cea.io import WTP_HELP, CEAInputError, parse_wtp, read_psa_csv
 from heecon.cli._common import fail
+
+if TYPE_CHECKING:  # the library is imported when the command runs, so that `heecon --help` starts at once
+    from heecon.cea.analysis import CEAResult
 
 __all__ = ["cea"]
 
@@ -30,6 +30,8 @@ def _fmt_wtp(x: float) -> str:
 
 
 def _pick(n: int, most: int = 5) -> list[int]:
+    import numpy as np
+
     if n <= most:
         return list(range(n))
     return sorted(set(int(round(i)) for i in np.linspace(0, n - 1, most)))
@@ -120,18 +122,38 @@ def cea(
             "--ref", help="BCEA-style reference strategy (name or column number): adds EIB and P(ref better)."
         ),
     ] = None,
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="Folder to write the tables and figures to, as its subfolder cea/ (nothing "
+                                         "else in it is touched). Default: results/<costs file name>."),
+    ] = None,
+    no_figures: Annotated[bool, typer.Option("--no-figures", help="Write the tables only (no figures).")] = False,
 ) -> None:
-    """Incremental table, CEAC, CEAF, EVPI and break-even WTPs from PSA draws."""
+    """Incremental table, CEAC, CEAF, EVPI and break-even WTPs from PSA draws; tables and figures (CE plane, CEAC
+    and CEAF, EVPI) in OUT/cea/."""
+    from heecon.cea.analysis import analyse_psa
+    from heecon.cea.io import WTP_HELP, CEAInputError, parse_wtp, read_psa_csv
+    from heecon.execution.files import OutputError
+    from heecon.report.analyses import check_analysis_folder, save_analysis
+
     try:
         grid = parse_wtp(wtp)
     except ValueError as exc:
         raise fail(f"Invalid --wtp {wtp!r}: {exc}; {WTP_HELP}.") from None
+    out_dir = out or Path("results") / costs.stem
     try:
+        check_analysis_folder(out_dir, "cea")
         c_arr, e_arr, names, ref_name = read_psa_csv(costs, effects, ref)
-    except CEAInputError as exc:
+    except (CEAInputError, OutputError) as exc:
         raise fail(str(exc)) from None
     res = analyse_psa(c_arr, e_arr, names, grid, ref=ref_name)
+    try:
+        sub = save_analysis(out_dir, res, figures=not no_figures,
+                            meta={"costs_file": str(costs), "effects_file": str(effects)})
+    except OutputError as exc:
+        raise fail(str(exc)) from None
     if json_out:
         typer.echo(json.dumps(res.to_dict(), allow_nan=False))
     else:
         _print_tables(res, costs, effects)
+        typer.echo(f"Tables and figures written to {sub}/")

@@ -22,6 +22,7 @@ def report(
     ],
 ) -> None:
     """Draw the figures (RESULTS_DIR/figures/) and write RESULTS_DIR/report.html, one self-contained file."""
+    from heecon.execution.files import OutputError
     from heecon.report.results_data import ResultsFolderError
     from heecon.report.html import build_report
 
@@ -29,4 +30,6 @@ def report(
         path = build_report(results_dir)
     except ResultsFolderError as exc:
         raise fail(f"Invalid results folder {results_dir}: {exc}") from None
+    except OutputError as exc:
+        raise fail(f"Cannot write the report: {exc}") from None
     typer.echo(f"Report written to {path} (figures in {path.parent / 'figures'}/)")

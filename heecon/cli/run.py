@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from heecon.cli._common import SetOpt, fail, load_or_exit, resolve_scenario, user_errors
+from heecon.cli._common import SetOpt, fail, load_or_exit, print_warnings, resolve_scenario, user_errors
 
 __all__ = ["validate", "run"]
 
@@ -22,14 +22,17 @@ def validate(
     from heecon.scenario.files import variant_changes
 
     sc = load_or_exit(scenario, set_)
+    n_warn = print_warnings(sc)
+    warned = f"; {n_warn} warning{'s' if n_warn > 1 else ''} above" if n_warn else ""
     if sc.tree is not None and sc.tree.pure:
         typer.echo(f"{scenario}: valid (a decision tree of {len(sc.tree.nodes)} nodes, {len(sc.strategies)} strategies, "
-                   f"{len(sc.parameters)} parameters)")
+                   f"{len(sc.parameters)} parameters){warned}")
         return
     kind = ("partitioned survival, " if sc.partitioned is not None else
             f"a decision tree of {len(sc.tree.nodes)} nodes into " if sc.tree is not None else "")
     typer.echo(f"{scenario}: valid ({kind}{len(sc.states)} states, {len(sc.strategies)} strategies, "
-               f"{len(sc.parameters)} parameters, {sc.settings.n_cycles} cycles of {sc.settings.cycle_length_months:g} months)")
+               f"{len(sc.parameters)} parameters, {sc.settings.n_cycles} cycles of {sc.settings.cycle_length_months:g} "
+               f"months){warned}")
     parent, lines = variant_changes(scenario, set_ or [])
     if parent is not None:  # a variant: what it changes relative to the scenario it extends
         typer.echo(f"Changes relative to {parent} (extends):")
@@ -39,7 +42,7 @@ def validate(
 
 def run(
     scenario: Annotated[Optional[Path], typer.Argument(help="Scenario TOML file (default: the flagship scenario).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder (default: results/<scenario name>).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder (default: results/<scenario name>): new, empty, or one heecon made. A run replaces its own files there and keeps everything else (analyses added later, your own files); a file, or a folder heecon did not make, is refused.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout instead of tables, with the trace (state occupancy per strategy at every cycle) added as \"trace\".")] = False,
     psa: Annotated[Optional[int], typer.Option("--psa", help="PSA samples (default: settings.psa_samples; 0 = none).", min=0)] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed (default: settings.seed).", min=0)] = None,
@@ -51,7 +54,7 @@ def run(
     scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (implies --executor dask).")] = None,
     chunk_size: Annotated[Optional[int], typer.Option("--chunk-size", min=1, help="PSA samples per chunk (default: the engine's, ~4 chunks per worker). Finished chunks are checkpointed.")] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue the interrupted PSA run whose results folder is DIR: only chunks not yet finished are computed.", metavar="DIR")] = None,
-    analyses: Annotated[bool, typer.Option("--analyses/--no-analyses", help="Run the analyses the scenario asks for ([dsa], [[thresholds]], [evppi], [subgroups], [scenario_analysis], [cba]).")] = True,
+    analyses: Annotated[bool, typer.Option("--analyses/--no-analyses", help="Run the analyses the scenario asks for (its dsa, thresholds, evppi, subgroups, scenario_analysis and cba sections).")] = True,
 ) -> None:
     """Run a scenario: costs, QALYs, life years, incremental table and net benefit per strategy (and a PSA)."""
     from heecon.execution.checkpoint import CheckpointTarget, checkpoint_dir_for, resume_manifest, resume_mismatch
@@ -74,6 +77,7 @@ def run(
     if device is not None:
         overrides.append(f'settings.device="{device}"')
     sc = load_or_exit(path, overrides)
+    print_warnings(sc)
     n_psa = sc.settings.psa_samples if psa is None else psa
     if manifest is not None and (problem := resume_mismatch(manifest, sc, n_psa)) is not None:
         raise fail(problem)

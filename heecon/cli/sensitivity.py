@@ -19,15 +19,54 @@ from heecon.cli._common import (
     records,
     resolve_scenario,
     user_errors,
-    write_tables,
 )
 
-__all__ = ["dsa", "evppi", "gsa"]
+__all__ = ["dsa", "evppi", "gsa", "parse_bounds"]
 
 OutOpt = Annotated[
     Optional[Path],
-    typer.Option("--out", "-o", help="Output folder, replaced as a whole (default: results/<scenario>_evppi or results/<scenario>_gsa)."),
+    typer.Option("--out", "-o", help="Results folder to add the analysis to, as its own subfolder (dsa/, evppi/, "
+                                     "gsa_sobol/, gsa_morris/): a run's folder, so that `heecon report` includes it, "
+                                     "or a new one. Nothing else in the folder is touched. Default: "
+                                     "results/<scenario>, where `heecon run` writes."),
 ]
+NoFigOpt = Annotated[bool, typer.Option("--no-figures", help="Write the tables only (no PNG/SVG figures).")]
+
+
+def _start(out: Optional[Path], path: Path, entry: str) -> Path:
+    """The folder to write into, checked before any work (a file, a folder heecon did not make: refused)."""
+    from heecon.report.analyses import check_analysis_folder
+
+    out_dir = out or Path("results") / path.stem
+    with user_errors("Cannot write the results"):
+        check_analysis_folder(out_dir, entry)
+    return out_dir
+
+
+def _save(out_dir: Path, *results: Any, scenario: Any, figures: bool) -> Path:
+    from heecon.report.analyses import save_analysis
+
+    with user_errors("Cannot write the results"):
+        return save_analysis(out_dir, *results, scenario=scenario, figures=figures)
+
+
+def _written(sub: Path) -> None:
+    folder = sub.parent
+    more = (f"; `heecon report {folder}` adds it to the report" if (folder / "summary.json").is_file()
+            else "")
+    typer.echo(f"Results written to {sub}/{more}")
+
+
+def parse_bounds(text: str) -> tuple[float, float]:
+    """``LOW:HIGH`` (or ``LOW,HIGH``) as two numbers, low < high."""
+    parts = text.replace(",", ":").split(":")
+    try:
+        lo, hi = (float(p) for p in parts)
+    except ValueError:
+        raise ValueError("give two numbers LOW:HIGH, e.g. --bounds 0:0.5") from None
+    if not lo < hi:
+        raise ValueError("LOW must be below HIGH")
+    return lo, hi
 
 
 def dsa(
@@ -37,16 +76,28 @@ def dsa(
     wtp: Annotated[Optional[float], typer.Option(help="WTP per QALY for net benefit (default: the first in settings.wtp).")] = None,
     two_way: Annotated[Optional[list[str]], typer.Option("--two-way", help="Two parameters for a two-way grid: --two-way A --two-way B.")] = None,
     threshold: Annotated[Optional[list[str]], typer.Option("--threshold", help="Find the value of this parameter at which the ICER equals the WTP (repeatable).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Results folder (default: results/<scenario>_dsa).")] = None,
+    bounds: Annotated[Optional[list[str]], typer.Option("--bounds", metavar="LOW:HIGH", help="Where the threshold of --threshold is searched (default: the parameter's range, else its distribution's 95% interval). Once per --threshold, in the same order (write --bounds=-1:1 for a negative LOW).")] = None,
+    out: OutOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    no_figures: NoFigOpt = False,
     set_: SetOpt = None,
 ) -> None:
-    """Deterministic sensitivity analysis: one-way (tornado data), two-way grid, threshold values."""
+    """Deterministic sensitivity analysis: one-way (tornado), two-way grid (heat map), threshold values."""
     path = resolve_scenario(scenario)
     sc = load_or_exit(path, set_)
-    from heecon.execution.files import atomic_output_dir
     from heecon.sensitivity.dsa import DSAError, one_way, threshold as find_threshold, two_way as run_two_way
 
+    searched: list[Any] = [None] * len(threshold or [])
+    if bounds:
+        if len(bounds) != len(threshold or []):
+            raise fail(f"--bounds is given {len(bounds)} time(s) for {len(threshold or [])} --threshold "
+                       "parameter(s): give one --bounds LOW:HIGH per --threshold, in the same order.")
+        for i, b in enumerate(bounds):
+            try:
+                searched[i] = parse_bounds(b)
+            except ValueError as exc:
+                raise fail(f"Invalid --bounds {b!r}: {exc}.") from None
+    out_dir = _start(out, path, "dsa")
     with user_errors(f"Cannot run the sensitivity analysis of {path}"):
         ow = one_way(sc, param or None, strategy=strategy, wtp=wtp)
         tw = None
@@ -54,17 +105,13 @@ def dsa(
             if len(two_way) != 2:
                 raise DSAError("--two-way takes exactly two parameters: --two-way A --two-way B")
             tw = run_two_way(sc, two_way[0], two_way[1], strategy=strategy, wtp=wtp)
-        th = [find_threshold(sc, p, strategy=strategy, wtp=wtp) for p in (threshold or [])]
-    out_dir = out or Path("results") / f"{path.stem}_dsa"
-    with atomic_output_dir(out_dir) as tmp:
-        ow.table.to_csv(tmp / "dsa_one_way.csv", index=False)
-        if tw is not None:
-            tw.to_csv(tmp / "dsa_two_way.csv", index=False)
-        for t in th:
-            t.grid.to_csv(tmp / f"threshold_{t.parameter}.csv", index=False)
+        th = [find_threshold(sc, p, strategy=strategy, wtp=wtp, bounds=b) for p, b in zip(threshold or [], searched)]
+    sub = _save(out_dir, ow, *([tw] if tw is not None else []), *th, scenario=sc, figures=not no_figures)
     res = {"strategy": ow.strategy, "comparator": ow.comparator, "wtp": ow.wtp, "perspective": ow.perspective,
            "base_inc_nmb": float(ow.base["inc_nmb"]), "one_way": json.loads(ow.table.to_json(orient="records")),
-           "thresholds": [{"parameter": t.parameter, "value": t.threshold, "message": t.message} for t in th]}
+           "thresholds": [{"parameter": t.parameter, "value": t.threshold, "bounds": list(t.bounds or ()),
+                           "bounds_from": t.bounds_from, "message": t.message} for t in th],
+           "folder": str(sub)}
     if json_out:
         typer.echo(json.dumps(res, indent=2))
         return
@@ -82,7 +129,7 @@ def dsa(
     con.print(t)
     for th_ in th:
         con.print(th_.message)
-    con.print(f"Results written to {out_dir}/")
+    _written(sub)
 
 
 def evppi(
@@ -100,13 +147,15 @@ def evppi(
     ] = 500,
     out: OutOpt = None,
     json_out: JsonOpt = False,
+    no_figures: NoFigOpt = False,
     set_: SetOpt = None,
 ) -> None:
     """Expected value of partial perfect information per parameter or group (regression on a PSA; Strong et al. 2014)."""
     from heecon.sensitivity.evppi import check_groups, evppi as run_evppi
     from heecon.sensitivity.psa import run_psa
 
-    sc = load_or_exit(scenario, set_)
+    path = resolve_scenario(scenario)
+    sc = load_or_exit(path, set_)
     groups: Optional[list[Any]] = None
     if param:
         groups = []
@@ -115,14 +164,14 @@ def evppi(
             if any(not x for x in names):
                 raise fail(f"Invalid --param {p!r}: a group is a comma list of parameter names with no empty item.")
             groups.append(names[0] if len(names) == 1 else names)
+    out_dir = _start(out, path, "evppi")
     with user_errors("Cannot compute EVPPI"):
         if groups is not None:
             check_groups(sc, groups)  # fail on a misspelt name before the PSA runs
         result = run_psa(sc, psa, progress=not json_out)
         res = run_evppi(result, groups, wtp, gp_samples=gp_samples)
     frame = res.to_frame()
-    out_dir = out or Path("results") / f"{Path(scenario).stem}_evppi"
-    write_tables(out_dir, {"evppi.csv": frame})
+    sub = _save(out_dir, res, scenario=sc, figures=not no_figures)
     if json_out:
         typer.echo(json.dumps({"n_samples": res.n_samples, "perspective": res.perspective, "wtp": res.wtp.tolist(),
                                "evpi": res.evpi.tolist(), "population": res.population,
@@ -134,7 +183,7 @@ def evppi(
     evpi = ", ".join(f"{num(v)} at {w:,.0f}" for w, v in zip(res.wtp, res.evpi))
     print_table(f"EVPPI per person ({res.n_samples:,} PSA samples; EVPI {evpi})", frame, cols)
     typer.echo("se: standard error from the regression fit; evppi_share: EVPPI / EVPI; r2: R² of the fit.")
-    typer.echo(f"Results written to {out_dir}/")
+    _written(sub)
 
 
 def gsa(
@@ -149,6 +198,7 @@ def gsa(
     strategy: Annotated[Optional[str], typer.Option("--strategy", help="Strategy compared with the comparator (default: the first other one).")] = None,
     out: OutOpt = None,
     json_out: JsonOpt = False,
+    no_figures: NoFigOpt = False,
     set_: SetOpt = None,
 ) -> None:
     """Global sensitivity of incremental net monetary benefit: Sobol' indices or Morris screening (SALib)."""
@@ -157,15 +207,16 @@ def gsa(
     m = method.strip().lower()
     if m not in ("sobol", "morris"):
         raise fail(f"Invalid --method {method!r}: choose sobol or morris.")
-    sc = load_or_exit(scenario, set_)
+    path = resolve_scenario(scenario)
+    sc = load_or_exit(path, set_)
+    out_dir = _start(out, path, f"gsa_{m}")
     with user_errors(f"Cannot run the {m} analysis"):
         if m == "sobol":
             res: Any = lib.sobol(sc, 1024 if n is None else n, strategy=strategy, wtp=wtp)
         else:
             res = lib.morris(sc, 20 if n is None else n, strategy=strategy, wtp=wtp)
     frame = res.to_frame()
-    out_dir = out or Path("results") / f"{Path(scenario).stem}_gsa"
-    write_tables(out_dir, {f"gsa_{m}.csv": frame})
+    sub = _save(out_dir, res, scenario=sc, figures=not no_figures)
     head = (f"{res.strategy} vs {res.comparator}, incremental NMB at {res.wtp:,.0f} per QALY "
             f"({res.n_evaluations:,} model evaluations, seed {res.seed})")
     if json_out:
@@ -180,4 +231,4 @@ def gsa(
     else:
         print_table(f"Morris screening: {head}", frame, ["parameter", "mu", "mu_star", "mu_star_conf", "sigma"])
         typer.echo("mu_star: mean absolute elementary effect (importance); sigma: non-linearity or interactions.")
-    typer.echo(f"Results written to {out_dir}/")
+    _written(sub)

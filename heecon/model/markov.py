@@ -192,6 +192,8 @@ class _Env:
 
         def lookup(x: Any) -> Any:
             x = np.asarray(x, dtype=float)
+            if t.extrapolation == "error":
+                self._check_table_range(t, x)
             if t.interpolation == "linear":
                 v = np.interp(x, t.keys, t.values)
             else:
@@ -202,6 +204,24 @@ class _Env:
             return v
 
         return lookup
+
+    def _check_table_range(self, t: Any, x: np.ndarray) -> None:
+        """A lookup outside the table's keys is an error unless the table says how to extrapolate."""
+        bad = (x < t.keys[0]) | (x > t.keys[-1])
+        if not np.any(bad) or any(p.key == t.key and p.message.startswith("looked up at") for p in self.problems):
+            return
+        idx = np.argwhere(np.atleast_1d(bad))[0]
+        v = float(np.atleast_1d(x)[tuple(idx)])
+        where = f"strategy '{self.strategy.name}'"
+        cyc = self.env["cycle"]
+        if np.ndim(x) >= 1 and np.shape(x)[0] == cyc.shape[0] and cyc.shape[0] > 1:
+            c = int(cyc[int(idx[0]), 0])
+            where += f", cycle {c}" + (f" (age {float(self.env['age'][int(idx[0]), 0]):g})" if "age" in self.env else "")
+        end = f"beyond its last key {t.keys[-1]:g}" if v > t.keys[-1] else f"before its first key {t.keys[0]:g}"
+        self.problems.append(Problem(self.scenario.origin(t.key), t.key,
+                                     f"looked up at {v:g} [{where}], {end}: the table does not say what holds there. "
+                                     "Extend the table, or set extrapolation = \"constant\" in it to carry its last "
+                                     "value on (and its first value before its first key)"))
 
     def eval(self, e: Expr, key: str, extra: Mapping[str, Any] | None = None) -> Any:
         if e.constant is not None:

@@ -28,6 +28,8 @@ def evidence_rows(scenario: Scenario) -> list[dict[str, Any]]:
         dist = ""
         if p.dist is not None:
             dist = p.dist.describe()
+            if getattr(p, "recentred_from", None) is not None:
+                dist += f" (moved by --set from {p.recentred_from.describe()}, SE kept)"
         elif name in joint_of:
             dist = joint_of[name]
         factor = scenario.price_factor(name)

@@ -24,12 +24,13 @@ import numpy as np
 import pandas as pd
 
 from heecon import __version__
+from heecon.execution.files import output_entries, write_atomic
 from heecon.report.cheers import CHEERS_REFERENCE, cheers_checklist
 from heecon.report.figures import figure_builders, save_figure
 from heecon.report.format import format_money
 from heecon.report.results_data import ResultsData, ResultsFolderError, load_results  # noqa: F401  (ResultsFolderError: raised by load_results; build_report documents it)
 
-__all__ = ["Headline", "build_report", "headline", "render_report"]
+__all__ = ["Headline", "build_report", "write_report", "headline", "render_report"]
 
 _STATUS = {"ref": "reference (cheapest on the frontier)", "ND": "on the frontier", "D": "dominated",
            "ED": "extendedly dominated"}
@@ -82,7 +83,7 @@ def _generic(x: Any, money: bool, cur: str | None) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else str(x)
 
 
-_MONEY_WORDS = ("cost", "nmb", "saving", "budget", "spend", "price", "evpi")
+_MONEY_WORDS = ("cost", "nmb", "saving", "budget", "spend", "price", "evpi", "evppi")
 
 
 def _is_money_col(name: str) -> bool:
@@ -361,9 +362,11 @@ def _uncertainty_section(d: ResultsData, figs: _Figs, cur: str | None) -> tuple[
 
 
 def _sensitivity_section(d: ResultsData, figs: _Figs, cur: str | None) -> str | None:
-    if d.dsa_one_way is None and d.dsa_two_way is None:
+    from heecon.report.html_analyses import stale_note, thresholds_html
+
+    if d.dsa_one_way is None and d.dsa_two_way is None and "dsa" not in d.analyses:
         return None
-    parts = [figs.get("tornado")]
+    parts = [stale_note(d.analyses.get("dsa"), d), figs.get("tornado")]
     if d.dsa_one_way is not None:
         t = d.dsa_one_way
         keep = [c for c in ("parameter", "base", "low", "high", "inc_nmb_low", "inc_nmb_high", "swing", "from")
@@ -372,6 +375,7 @@ def _sensitivity_section(d: ResultsData, figs: _Figs, cur: str | None) -> str | 
                      + _frame_table(t[keep], cur, caption="Incremental net monetary benefit at each parameter's "
                                     "low and high value") + "</details>")
     parts.append(figs.get("two_way"))
+    parts.append(thresholds_html(d, cur))
     return _sec("sensitivity", "Deterministic sensitivity analysis", "".join(parts))
 
 
@@ -555,6 +559,9 @@ def render_report(data: ResultsData, images: Mapping[str, tuple[bytes, str]] | N
     sens = _sensitivity_section(data, figs, cur)
     if sens:
         sections.append(("sensitivity", "Sensitivity", sens))
+    from heecon.report.html_analyses import analysis_sections
+
+    sections += analysis_sections(data, figs, cur)
     for anchor, t, body in _optional_sections(data, figs, cur):
         sections.append((anchor, t, _sec(anchor, t, body)))
     sections.append(("conventions", "Conventions", _conventions_section(data)))
@@ -614,30 +621,45 @@ def _render_figures(folder: Path, jobs: list[tuple[str, str, Any]]) -> list[tupl
         _FIGURE_JOBS = []
 
 
+def _write_report(data: ResultsData, folder: Path, figures: bool) -> Path:
+    """Draw the figures into ``folder/figures`` and write ``folder/report.html`` from ``data``."""
+    images: dict[str, tuple[bytes, str]] = {}
+    if figures:
+        jobs = figure_builders(data)
+        drawn = [j for j in jobs if not isinstance(j[2], Path)]
+        for name, png, caption in _render_figures(folder / "figures", drawn):
+            images[name] = (png, caption)
+        for name, caption, png_path in jobs:  # an analysis's own figure, drawn by its command: embedded as it is
+            if isinstance(png_path, Path):
+                images[name] = (png_path.read_bytes(), caption)
+    text = render_report(data, images)
+    out = folder / "report.html"
+    write_atomic(out, text.encode("utf-8"))
+    return out
+
+
+def write_report(folder: str | Path, *, figures: bool = True) -> Path:
+    """Write ``report.html`` and ``figures/`` into a results folder being written (a writer of
+    :func:`heecon.report.results_folder.write_results`: the folder is the run's temporary one)."""
+    return _write_report(load_results(folder), Path(folder), figures)
+
+
 def build_report(results_dir: str | Path, *, figures: bool = True) -> Path:
     """Write ``report.html`` (and the figures in ``figures/``) into a results folder; return the report's path.
 
-    Reads only the folder's files: rebuilding a report needs no re-run.
+    Reads only the folder's files, the analyses later commands added to it included (``dsa/``, ``evppi/``,
+    ``gsa_sobol/``, ``gsa_morris/``, ``cea/``): rebuilding a report needs no re-run. ``report.html`` and
+    ``figures/`` are replaced only when heecon wrote them.
 
     Raises
     ------
     ResultsFolderError
         The folder is missing or not a readable heecon results folder.
+    heecon.execution.files.OutputError
+        ``report.html`` or ``figures/`` there was not written by heecon.
     """
     data = load_results(results_dir)
-    images: dict[str, tuple[bytes, str]] = {}
-    if figures:
-        jobs = figure_builders(data)
-        for name, png, caption in _render_figures(data.path / "figures", jobs):
-            images[name] = (png, caption)
-    text = render_report(data, images)
-    out = data.path / "report.html"
-    tmp = data.path / f".report.html.partial-{os.getpid()}"
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return out
-
+    info = {"scenario_sha256": data.summary.get("scenario_sha256")}
+    with output_entries(data.path, "report", ["report.html", "figures"], info=info) as tmp:
+        _write_report(data, tmp, figures)
+    return data.path / "report.html"

@@ -15,6 +15,23 @@ class ResultsFolderError(ValueError):
 
 
 @dataclass
+class AnalysisData:
+    """One analysis a later command added to the folder (``dsa/``, ``evppi/``, ``gsa_sobol/``, ``gsa_morris/``,
+    ``cea/``): its ``analysis.json`` (``about``), its CSV tables by file name and its figures (PNG) by name."""
+
+    name: str
+    path: Path
+    about: dict[str, Any]
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict[str, Path] = field(default_factory=dict)
+
+    def stale(self, summary: dict[str, Any]) -> bool:
+        """Computed from another version of the scenario than the run's (both SHA-256 known and different)."""
+        a, b = self.about.get("scenario_sha256"), summary.get("scenario_sha256")
+        return bool(a and b and a != b)
+
+
+@dataclass
 class ResultsData:
     """The files of a results folder, read into frames (``None`` where a file is absent).
 
@@ -32,6 +49,8 @@ class ResultsData:
         ``dsa_one_way.csv``, ``dsa_two_way.csv`` when a DSA was written into the folder.
     cost_consequence, budget_impact
         Optional tables (``cost_consequence.csv``, ``budget_impact.csv``).
+    analyses
+        The analyses later commands added, by subfolder name (:class:`AnalysisData`).
     """
 
     path: Path
@@ -48,6 +67,7 @@ class ResultsData:
     cost_consequence: pd.DataFrame | None = None
     budget_impact: pd.DataFrame | None = None
     files: list[str] = field(default_factory=list)
+    analyses: dict[str, AnalysisData] = field(default_factory=dict)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -89,6 +109,33 @@ _CSV_FILES = {
 }
 
 
+#: the subfolders later analyses write (heecon.report.analyses.ANALYSIS_ENTRIES), in the report's order
+ANALYSES = ("dsa", "evppi", "gsa_sobol", "gsa_morris", "cea")
+
+
+def _read_csv(f: Path, **kw: Any) -> pd.DataFrame:
+    try:
+        return pd.read_csv(f, **kw)
+    except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ResultsFolderError(f"{f} could not be read as CSV ({type(exc).__name__}: {exc})") from None
+
+
+def _read_analysis(folder: Path, name: str) -> AnalysisData:
+    try:
+        about = json.loads((folder / "analysis.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ResultsFolderError(f"{folder / 'analysis.json'} could not be read as JSON "
+                                 f"({type(exc).__name__}: {exc})") from None
+    if not isinstance(about, dict):
+        raise ResultsFolderError(f"{folder / 'analysis.json'} is not a JSON object")
+    a = AnalysisData(name, folder, about)
+    for f in sorted(folder.glob("*.csv")):
+        a.tables[f.name] = _read_csv(f)
+    for f in sorted((folder / "figures").glob("*.png")):
+        a.figures[f.stem] = f
+    return a
+
+
 def load_results(results_dir: str | Path) -> ResultsData:
     """Read a results folder written by ``heecon run`` (``write_results``). Reads files only; runs nothing.
 
@@ -120,12 +167,18 @@ def load_results(results_dir: str | Path) -> ResultsData:
         f = p / name
         if not f.is_file():
             continue
-        try:
-            df = pd.read_csv(f, index_col="strategy" if attr == "outcomes" else None)
-        except (OSError, UnicodeDecodeError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise ResultsFolderError(f"{f} could not be read as CSV ({type(exc).__name__}: {exc})") from None
+        df = _read_csv(f, index_col="strategy" if attr == "outcomes" else None)
         setattr(data, attr, df)
         data.files.append(name)
+    for name in ANALYSES:
+        if (p / name / "analysis.json").is_file():
+            a = _read_analysis(p / name, name)
+            data.analyses[name] = a
+            data.files += [f"{name}/{f}" for f in ["analysis.json", *a.tables]]
+    dsa = data.analyses.get("dsa")
+    if dsa is not None:  # the DSA's own folder wins over the files of older results folders
+        data.dsa_one_way = dsa.tables.get("dsa_one_way.csv", data.dsa_one_way)
+        data.dsa_two_way = dsa.tables.get("dsa_two_way.csv", data.dsa_two_way)
     f = p / "psa_samples.parquet"
     if f.is_file():
         try:

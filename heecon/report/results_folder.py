@@ -13,6 +13,7 @@ from typing import Any
 from heecon.cea.headline import headline
 from heecon.execution.files import atomic_output_dir
 from heecon.outcomes.base_case import BaseCaseResult, cohort_outcomes, jsonable, per_cycle_with_start
+from heecon.report.tidy import label_per_cycle, tidy_files
 
 __all__ = ["full_summary", "write_results", "atomic_output_dir"]
 
@@ -42,19 +43,27 @@ def full_summary(result: BaseCaseResult, psa: Any = None, extra: dict[str, Any] 
 def write_results(result: BaseCaseResult, out_dir: str | Path, psa: Any = None,
                   extra: dict[str, Any] | None = None, writers: list[Any] | None = None, analyses: Any = None) -> Path:
     """Write ``summary.json``, ``outcomes.csv`` (per person), ``outcomes_per_cohort.csv`` (times
-    ``settings.cohort_size``), ``icers.csv``, ``trace.csv``, ``per_cycle.csv`` (with its time-0 row of start
-    rewards) and the PSA files when a PSA result is given, into a temporary folder renamed into place at the end."""
+    ``settings.cohort_size``), ``icers.csv``, ``trace.csv``, ``per_cycle.csv`` (with its time-0 row of start rewards), their long
+    versions (``*_long.csv``) and the PSA files when a PSA result is given, into a temporary folder renamed into
+    place at the end (every file: docs/scenario-format.md, *Results*).
+
+    The folder must be new, empty or a results folder heecon made; the entries other commands added to it (``dsa/``,
+    ``evppi/``, ...) and files the user put there are kept (:class:`heecon.execution.files.atomic_output_dir`).
+    """
     out_dir = Path(out_dir)
-    with atomic_output_dir(out_dir) as tmp:
+    sc = result.scenario
+    info = {"scenario": str(sc.path), "scenario_sha256": sc.sha256}
+    with atomic_output_dir(out_dir, writer="run", info=info) as tmp:
         summary = full_summary(result, psa, extra, analyses)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
         result.outcomes.to_csv(tmp / "outcomes.csv")
         cohort_outcomes(result).to_csv(tmp / "outcomes_per_cohort.csv")
-        result.icers.to_csv(tmp / "icers.csv", index=False)
+        result.icers.to_csv(tmp / "icers.csv", index=False)  # the headline perspective's
         for p, t in result.icers_by_perspective.items():
-            t.to_csv(tmp / f"icers_{p}.csv", index=False)
+            if p != sc.settings.perspective:  # the headline's is icers.csv: no duplicate
+                t.to_csv(tmp / f"icers_{p}.csv", index=False)
         result.trace.to_csv(tmp / "trace.csv", index=False)
-        per_cycle_with_start(result).to_csv(tmp / "per_cycle.csv", index=False)
+        label_per_cycle(per_cycle_with_start(result), sc.settings.cycle_years).to_csv(tmp / "per_cycle.csv", index=False)
         result.nmb().to_csv(tmp / "net_benefit.csv", index=False)
         if getattr(result, "trajectories", None) is not None:
             result.trajectories.to_csv(tmp / "trajectories.csv", index=False)
@@ -62,6 +71,8 @@ def write_results(result: BaseCaseResult, out_dir: str | Path, psa: Any = None,
             result.events_per_cycle.to_csv(tmp / "events_per_cycle.csv", index=False)
         if psa is not None:
             psa.writer()(tmp)  # the PSA's own files (per-sample Parquet, CEAC, EVPI)
+        for name, frame in tidy_files(result, psa).items():  # long ("tidy") versions, plain column names
+            frame.to_csv(tmp / name, index=False)
         for w in writers or []:
             w(tmp)
     return out_dir

@@ -60,7 +60,6 @@ TOP_KEYS = {
     "covariates": "microsimulation covariates on transitions and events",
     "time_in_state": "microsimulation rate multipliers by time in state",
     "events": "microsimulation events",
-    "engagement": "microsimulation treatment engagement",
     "calibration": "calibration targets",
     "budget_impact": "budget impact settings",
     "evppi": "EVPPI by parameter group in the default run (groups, population)",
@@ -83,7 +82,7 @@ SETTINGS_KEYS = {
 }
 PARAM_KEYS = {"value", "source", "distribution", "range", "unit", "price_year", "price_index", "label", "assumption", "notes"}
 STATE_KEYS = {"label", "utility", "costs", "absorbing", "dead", "tunnel", "tunnel_exit", "description"}
-TABLE_KEYS = {"file", "key", "value", "keys", "values", "kind", "interpolation", "multiplier", "source"}
+TABLE_KEYS = {"file", "key", "value", "keys", "values", "kind", "interpolation", "extrapolation", "multiplier", "source"}
 TR_KEYS = {"from", "to", "costs", "qalys", "strategies", "label", "source"}
 START_KEYS = {"states", "costs", "qalys"}
 STRATEGY_KEYS = {"label", "description", "parameters", "modifiers", "costs", "utilities", "start", "event_modifiers",

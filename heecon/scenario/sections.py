@@ -123,6 +123,14 @@ def read_joints(raw: Any, rd: Reader, params: Mapping[str, Parameter]) -> tuple[
         missing = [m for m in j.members if m not in params and m not in missing]
         for m in missing:
             rd.col.unknown(f"{key}.members", m, params, "parameter")
+        if j.type in ("dirichlet", "mvnormal") and _origin(key, rd) != "--set" \
+                and not any(k.startswith(f"{key}.") and v == "--set" for k, v in getattr(rd.col, "origins", {}).items()):
+            for m in j.members:  # the joint draws these in the PSA: a new base-case value alone would contradict it
+                if m in params and _origin(f"parameters.{m}.value", rd) == "--set":
+                    rd.col.add(f"parameters.{m}.value", f"is set by --set, but the PSA draws {m} from the {j.type} "
+                                                        f"distribution [{key}], which --set leaves as it is; give "
+                                                        f"the joint distribution too (--set '{key}.…=…') so that the "
+                                                        "base case and the PSA agree")
         if not missing and not any(m not in params for m in j.members):
             parsed.append(j)
             out[name] = spec
@@ -324,6 +332,8 @@ def read_parameter(name: str, spec: Any, key: str, rd: Reader) -> Parameter | No
         else:
             p.distribution = d
             p.dist = parse_distribution_at(d, f"{key}.distribution", rd)
+            if p.dist is not None and _set_without_its_distribution(key, rd):
+                _recentre(p, rd)
     if "range" in spec:
         r = spec["range"]
         if (not isinstance(r, list) or len(r) != 2 or
@@ -333,6 +343,46 @@ def read_parameter(name: str, spec: Any, key: str, rd: Reader) -> Parameter | No
         else:
             p.range = (float(r[0]), float(r[1]))
     return p
+
+
+def _origin(key: str, rd: Reader) -> str | None:
+    """The file a key came from ("--set" for an override), by its longest recorded prefix."""
+    origins = getattr(rd.col, "origins", {})
+    parts = key.split(".")
+    for n in range(len(parts), 0, -1):
+        origin = origins.get(".".join(parts[:n]))
+        if origin is not None:
+            return origin
+    return None
+
+
+def _set_without_its_distribution(key: str, rd: Reader) -> bool:
+    """``--set`` gave the parameter's value but not its distribution (which came from a scenario file)."""
+    if _origin(f"{key}.value", rd) != "--set" or _origin(f"{key}.distribution", rd) == "--set":
+        return False
+    origins = getattr(rd.col, "origins", {})
+    return not any(k.startswith(f"{key}.distribution.") and v == "--set" for k, v in origins.items())
+
+
+def _recentre(p: Parameter, rd: Reader) -> None:
+    """``--set parameters.X.value`` on a parameter with a PSA distribution: the distribution moves to the new value
+    (as its mean, its SE kept: :func:`heecon.params.recentre.recentre`), so that base case and PSA agree."""
+    from heecon.params import DistributionError
+    from heecon.params.recentre import recentre
+
+    where = f"{p.key}.distribution"
+    if p.expr.constant is None:
+        rd.col.add(f"{p.key}.value", f"--set gives it an expression ({p.expr.text!r}) but it has a PSA distribution, "
+                                     "which cannot follow an expression; give a number, or the distribution too "
+                                     f"(--set '{where} = {{...}}')")
+        return
+    try:
+        old = p.dist
+        p.dist = recentre(old, float(p.expr.constant), where)
+    except DistributionError as exc:
+        rd.col.add(f"{p.key}.value", f"set by --set to {p.expr.constant:g}: {exc.message}")
+        return
+    p.recentred_from = old
 
 
 def key_base_dir(key: str, rd: Reader) -> Path:
@@ -448,6 +498,7 @@ def read_table(name: str, spec: Any, key: str, rd: Reader, path: Path, origins: 
         return None
     kind = rd.string(spec.get("kind", "value"), f"{key}.kind", ("probability", "rate", "value")) or "value"
     interp = rd.string(spec.get("interpolation", "step"), f"{key}.interpolation", ("step", "linear")) or "step"
+    extrap = rd.string(spec.get("extrapolation", "error"), f"{key}.extrapolation", ("error", "constant")) or "error"
     if kind == "probability" and (np.any(values < 0) or np.any(values > 1)):
         bad = int(np.argmax((values < 0) | (values > 1)))
         col.add(key, f"is a table of probabilities but the value for key {keys[bad]:g} is {values[bad]:g}, outside [0, 1]")
@@ -456,7 +507,7 @@ def read_table(name: str, spec: Any, key: str, rd: Reader, path: Path, origins: 
     mult = rd.expr(spec["multiplier"], f"{key}.multiplier") if "multiplier" in spec else None
     src = spec.get("source")
     return Table(name=name, keys=keys, values=values, kind=kind, interpolation=interp, multiplier=mult,
-                 source=src if isinstance(src, str) else None, key=key)
+                 source=src if isinstance(src, str) else None, key=key, extrapolation=extrap)
 
 
 def read_state(name: str, spec: Any, key: str, rd: Reader, sectors: tuple[str, ...], settings: Settings) -> State | None:

@@ -104,6 +104,7 @@ class Parameter:
     assumption: bool = False
     price_index: str | None = None  # a [price_indices.NAME] (None: the scenario's [price_index])
     dist: Any = None  # the parsed distribution (heecon.params.Distribution), parsed once at load
+    recentred_from: Any = None  # the file's distribution, when --set moved the value and dist follows it
 
 
 @dataclass
@@ -116,6 +117,7 @@ class Table:
     multiplier: Expr | None
     source: str | None
     key: str
+    extrapolation: str = "error"  # "error": a lookup outside [first key, last key] is an error; "constant": end values
 
 
 @dataclass

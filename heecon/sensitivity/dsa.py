@@ -178,15 +178,40 @@ def two_way(scenario: Scenario, a: str, b: str, *, n: int = 11, strategy: str | 
     out = _outcomes(scenario, totals, strategy, wtp, perspective)
     out.insert(0, b, gb.ravel())
     out.insert(0, a, ga.ravel())
+    out.attrs = {"analysis": "two_way", "parameters": [a, b], "strategy": strategy,
+                 "comparator": scenario.settings.comparator, "wtp": wtp, "perspective": perspective}
     return out
 
 
 @dataclass
 class ThresholdResult:
+    """Where incremental net benefit crosses zero as one parameter moves.
+
+    Attributes
+    ----------
+    parameter
+        The parameter searched.
+    threshold
+        Its value at which incremental NMB is zero (the ICER equals the WTP), or None when none lies in ``bounds``.
+    message
+        What was found, in words.
+    grid
+        The values tried (``parameter`` column) with costs, QALYs, increments, ICER and incremental NMB.
+    bounds
+        The interval searched.
+    bounds_from
+        ``"given"`` (``bounds=``), ``"range"`` or ``"95% interval of the distribution"``.
+    """
+
     parameter: str
     threshold: float | None
     message: str
     grid: pd.DataFrame
+    bounds: tuple[float, float] | None = None
+    bounds_from: str = ""
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.grid
 
 
 def threshold(scenario: Scenario, param: str, *, strategy: str | None = None, wtp: float | None = None,
@@ -199,6 +224,14 @@ def threshold(scenario: Scenario, param: str, *, strategy: str | None = None, wt
     cost(x) = 0: a grid in one engine call brackets the sign changes, then Brent's method refines the first one.
     When the measure keeps one sign over the range, no threshold exists there and the message says which way the
     decision goes.
+
+    Parameters
+    ----------
+    bounds
+        The interval searched, ``(low, high)``; any values the model accepts (a threshold often lies outside the
+        parameter's plausible range). Default: the parameter's ``range``, else its distribution's 95% interval.
+    n_grid
+        Grid points that bracket the sign changes.
     """
     if measure not in ("nmb", "net_cost"):
         raise DSAError(f"the threshold measure must be 'nmb' or 'net_cost', got {measure!r}")
@@ -206,10 +239,19 @@ def threshold(scenario: Scenario, param: str, *, strategy: str | None = None, wt
     base = _base_value(scenario, param)
     if bounds is None:
         r = parameter_ranges(scenario, [param]).iloc[0]
-        bounds = (float(r["low"]), float(r["high"]))
+        bounds, how = (float(r["low"]), float(r["high"])), str(r["from"])
+    else:
+        how = "given"
+        try:
+            lo, hi = (float(v) for v in bounds)
+        except (TypeError, ValueError):
+            raise DSAError(f"threshold bounds for {param} must be two numbers [low, high], got {bounds!r}") from None
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise DSAError(f"threshold bounds for {param} must be finite numbers, got [{lo}, {hi}]")
+        bounds = (lo, hi)
     lo, hi = bounds
     if not lo < hi:
-        raise DSAError(f"threshold search needs low < high, got [{lo}, {hi}]")
+        raise DSAError(f"threshold search needs low < high, got [{lo:g}, {hi:g}]")
     xs = np.unique(np.append(np.linspace(lo, hi, n_grid), base))
     xs = xs[(xs >= lo) & (xs <= hi)]
 
@@ -231,8 +273,10 @@ def threshold(scenario: Scenario, param: str, *, strategy: str | None = None, wt
         else:
             side = ("cost-saving" if y[0] > 0 else "cost-increasing") + f" against {scenario.settings.comparator}"
         msg = (f"no threshold for {param} in [{lo:g}, {hi:g}]: {strategy} is {side} over the whole range "
-               f"({what} from {(sgn * y).min():,.1f} to {(sgn * y).max():,.1f})")
-        return ThresholdResult(param, None, msg, grid)
+               f"({what} from {(sgn * y).min():,.1f} to {(sgn * y).max():,.1f})"
+               + ("" if how == "given" else f"; the search covered the parameter's {how}: give bounds (--bounds "
+                                            "LOW:HIGH) to search further"))
+        return ThresholdResult(param, None, msg, grid, (lo, hi), how)
     i = int(idx[0])
     if y[i] == 0:
         x = float(xs[i])
@@ -242,7 +286,7 @@ def threshold(scenario: Scenario, param: str, *, strategy: str | None = None, wt
     more = f" (the sign changes {len(idx)} times in the range; this is the lowest)" if len(idx) > 1 else ""
     msg = (f"{strategy} vs {scenario.settings.comparator}: {what} is zero at {param} = {x:.6g} "
            f"(base case {base:g}){more}")
-    return ThresholdResult(param, x, msg, grid)
+    return ThresholdResult(param, x, msg, grid, (lo, hi), how)
 
 
 def finite(x: float) -> bool:

@@ -69,6 +69,27 @@ class PSAResult:
     def effects(self, discounted: bool = True) -> np.ndarray:
         return self.totals[:, :, self.reward_names.index("qalys"), 0 if discounted else 1]
 
+    def costs_frame(self, perspective: str | None = None, discounted: bool = True) -> pd.DataFrame:
+        """Per-sample costs per person in a perspective (default the headline's): one row per PSA sample (index
+        ``sample``), one column per strategy (columns named ``strategy``)."""
+        return self._frame(self.costs(perspective, discounted=discounted))
+
+    def effects_frame(self, discounted: bool = True) -> pd.DataFrame:
+        """Per-sample QALYs per person: rows ``sample``, columns ``strategy``, as :meth:`costs_frame`."""
+        return self._frame(self.effects(discounted))
+
+    def _frame(self, a: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(a, index=pd.RangeIndex(a.shape[0], name="sample"),
+                            columns=pd.Index(self.strategies, name="strategy"))
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every outcome of every sample, indexed by (``sample``, ``strategy``): ``costs`` (the headline
+        perspective's), the rewards (each sector, QALYs, life years; discounted, and ``*_undiscounted``), ``costs[p]``
+        for each perspective and the sampled parameters (``param:NAME``), as ``psa_samples.parquet`` holds them."""
+        df = self.samples_frame()
+        df.insert(2, "costs", self.costs().ravel())
+        return df.set_index(["sample", "strategy"])
+
     def samples_frame(self) -> pd.DataFrame:
         """Long table: one row per sample and strategy with every outcome and the sampled parameters."""
         sc = self.scenario
@@ -217,7 +238,8 @@ def psa_writer(result: PSAResult) -> Callable[[Path], None]:
         result.ceac_frame().to_csv(folder / "ceac.csv", index=False)
         result.ceac_frame()[["wtp", "evpi"]].to_csv(folder / "evpi.csv", index=False)
         for p in result.scenario.perspectives:
-            result.ceac_frame(p).to_csv(folder / f"ceac_{p}.csv", index=False)
+            if p != result.scenario.settings.perspective:  # the headline perspective's is ceac.csv
+                result.ceac_frame(p).to_csv(folder / f"ceac_{p}.csv", index=False)
 
     return write
 

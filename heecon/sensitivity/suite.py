@@ -135,6 +135,10 @@ def _thresholds(scenario: Any, specs: list[Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: fewest PSA samples the default run estimates EVPPI from (the regression's own minimum)
+MIN_EVPPI_SAMPLES = 20
+
+
 def _evppi(scenario: Any, psa: Any, spec: Any) -> Any:
     from heecon.sensitivity.evppi import evppi
 
@@ -174,8 +178,12 @@ def run_suite(scenario: Any, base: Any, psa: Any = None, *, progress: Callable[[
         say("scenario analysis")
         out.scenarios = _variants(scenario, spec.scenarios, "scenario")
     if spec.evppi is not None:
+        n_psa = 0 if psa is None else int(psa.totals.shape[0])
         if psa is None:
             out.notes.append("EVPPI needs a PSA: run with --psa N")
+        elif n_psa < MIN_EVPPI_SAMPLES:  # regression on a handful of samples says nothing
+            out.notes.append(f"EVPPI not estimated: it needs at least {MIN_EVPPI_SAMPLES} PSA samples (1,000 or more "
+                             f"is usual); this run has {n_psa}")
         else:
             say("EVPPI")
             out.evppi = _evppi(scenario, psa, spec.evppi)

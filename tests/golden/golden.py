@@ -143,7 +143,7 @@ def compute(workdir: Path, recorded: dict[str, Any] | None = None) -> dict[str, 
     sys.path.insert(0, str(ROOT))
     from tests.gpu_cases import write_feature_scenario
 
-    feat_dir = workdir / "features"
+    feat_dir = workdir / "features_scenario"  # not the results folder: heecon never writes into a folder it did not make
     feat_dir.mkdir(parents=True, exist_ok=True)
     features = write_feature_scenario(feat_dir)
     old = os.getcwd()
@@ -154,7 +154,9 @@ def compute(workdir: Path, recorded: dict[str, Any] | None = None) -> dict[str, 
             folder = workdir / name
             args = [a.replace("{features}", str(features)) for a in args] + ["-o", str(folder)]
             _run_cli(args)
-            out[name] = digest_folder(folder, None if recorded is None else recorded.get(name))
+            # an analysis writes its own subfolder of the folder it is given (dsa/, evppi/)
+            sub = folder / args[0] if args[0] in ("dsa", "evppi") else folder
+            out[name] = digest_folder(sub, None if recorded is None else recorded.get(name))
     finally:
         os.chdir(old)
     out["kernel"] = _kernel_digests()

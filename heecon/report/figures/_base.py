@@ -47,7 +47,7 @@ _STYLE = {
 }
 
 _TRACE_META = ("strategy", "cycle", "time_years", "time", "age")
-_PER_CYCLE_META = ("strategy", "cycle", "time_years", "qalys", "lys")
+_PER_CYCLE_META = ("strategy", "cycle", "period", "from_years", "to_years", "time_years", "qalys", "lys")
 
 
 @dataclass

@@ -11,12 +11,16 @@ import pandas as pd
 from heecon.report.figures._base import save_figure
 from heecon.report.figures.cea import ce_plane, ceac, evpi_curve
 from heecon.report.figures.model import budget_impact, costs_by_sector_over_time, events_averted_over_time, state_occupancy
-from heecon.report.figures.sensitivity import tornado, two_way_heatmap
+from heecon.report.figures.sensitivity import evppi_bars, morris_bars, sobol_bars, tornado, two_way_heatmap
 from heecon.report.results_data import ResultsData, load_results
 
 
 def figure_builders(data: ResultsData) -> list[tuple[str, str, Any]]:
-    """(name, caption, builder) for every figure the folder's data allows; each builder returns axes."""
+    """(name, caption, builder) for every figure the folder's data allows; each builder returns axes.
+
+    The figures an analysis's command drew into its own subfolder (``dsa/figures/tornado.png``, ...) come as
+    (name, caption, path of the PNG) instead: they are embedded as they are, not drawn again.
+    """
     out: list[tuple[str, str, Any]] = []
     cur = data.settings.get("currency")
     py = data.settings.get("price_year")
@@ -35,7 +39,12 @@ def figure_builders(data: ResultsData) -> list[tuple[str, str, Any]]:
         if "evpi" in data.ceac.columns:
             out.append(("evpi", "Expected value of perfect information per person by WTP.",
                         lambda: evpi_curve(data)))
-    if data.dsa_one_way is not None:
+    dsa = data.analyses.get("dsa")
+    dsa_figs = dsa.figures if dsa is not None else {}
+    if "tornado" in dsa_figs:
+        out.append(("tornado", "One-way sensitivity: incremental net monetary benefit at each parameter's low and "
+                    "high value.", dsa_figs["tornado"]))
+    elif data.dsa_one_way is not None:
         tab = data.dsa_one_way
         base = _dsa_base(data)
         if base is not None:
@@ -45,12 +54,13 @@ def figure_builders(data: ResultsData) -> list[tuple[str, str, Any]]:
                         lambda: tornado(tab, base=b, currency=cur, price_year=py, labels=data.labels,
                                         **_dsa_who(data))))
     if data.dsa_two_way is not None and data.dsa_two_way.shape[1] >= 3 and "inc_nmb" in data.dsa_two_way.columns:
+        tw = data.dsa_two_way
         v = data.dsa_two_way["inc_nmb"].to_numpy(dtype=float)
         zero = ("the black line is where it is zero (the decision changes)" if np.nanmin(v) < 0 < np.nanmax(v)
                 else f"it stays {'positive' if np.nanmin(v) >= 0 else 'negative'} over the whole grid")
         out.append(("two_way", "Two-way sensitivity: incremental net monetary benefit over two parameters' "
                     f"ranges; {zero}.",
-                    lambda: two_way_heatmap(data.dsa_two_way, currency=cur, price_year=py)))
+                    dsa_figs.get("two_way") or (lambda: two_way_heatmap(tw, currency=cur, price_year=py))))
     ev_path = Path(data.path) / "events_per_cycle.csv"
     if ev_path.is_file() and data.settings.get("comparator"):
         ev = pd.read_csv(ev_path)
@@ -66,6 +76,32 @@ def figure_builders(data: ResultsData) -> list[tuple[str, str, Any]]:
     if bi is not None and {"year", "payer", "net_cost"} <= set(bi.columns):
         out.append(("budget_impact", "Net budget impact per year, by payer.",
                     lambda: budget_impact(bi, currency=cur, price_year=py)))
+    return out + _analysis_figures(data)
+
+
+def _analysis_figures(data: ResultsData) -> list[tuple[str, str, Any]]:
+    """The figures of EVPPI, GSA and external-CEA subfolders (their own PNG, else drawn from their tables)."""
+    out: list[tuple[str, str, Any]] = []
+    a = data.analyses.get("evppi")
+    if a is not None and ("evppi" in a.figures or "evppi.csv" in a.tables):
+        t = a.tables.get("evppi.csv")
+        out.append(("evppi_bars", "Expected value of partial perfect information per person, by parameter or "
+                    "group, at each WTP.", a.figures.get("evppi") or (lambda: evppi_bars(t))))
+    for name, fig, fn, what in (("gsa_sobol", "sobol", sobol_bars, "Sobol' first-order (S1) and total (ST) "
+                                 "indices of incremental net monetary benefit, with 95% bootstrap intervals."),
+                                ("gsa_morris", "morris", morris_bars, "Morris screening: mean absolute elementary "
+                                 "effect (mu*) of each parameter on incremental net monetary benefit.")):
+        a = data.analyses.get(name)
+        if a is not None and (fig in a.figures or f"{name}.csv" in a.tables):
+            t, about = a.tables.get(f"{name}.csv"), a.about
+            out.append((fig, what, a.figures.get(fig) or (lambda t=t, about=about, fn=fn: fn(t, about=about))))
+    a = data.analyses.get("cea")
+    if a is not None:
+        for fig, what in (("ce_plane", "Cost-effectiveness plane of the PSA results analysed by heecon cea."),
+                          ("ceac", "Acceptability curves and frontier of the PSA results analysed by heecon cea."),
+                          ("evpi", "EVPI per person of the PSA results analysed by heecon cea.")):
+            if fig in a.figures:
+                out.append((f"cea_{fig}", what, a.figures[fig]))
     return out
 
 
@@ -106,6 +142,8 @@ def default_figures(results_dir: str | Path) -> list[Path]:
     out_dir = data.path / "figures"
     paths: list[Path] = []
     for name, _caption, build in figure_builders(data):
+        if isinstance(build, Path):  # an analysis's own figure: already in its folder
+            continue
         axes = build()
         paths += save_figure(axes, out_dir / name)
     return paths

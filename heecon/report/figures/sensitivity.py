@@ -151,31 +151,52 @@ def _bars(labels: list[str], values: list[np.ndarray], errors: list[np.ndarray |
     return ax
 
 
-def evppi_bars(result: Any, ax: Any = None) -> Any:
-    """Horizontal bars of per-person EVPPI by parameter group, one set of bars per WTP (an ``EVPPIResult``)."""
-    labels = list(result.groups)
-    t = result.table
-    values = [t[t["wtp"] == w].set_index("group").loc[labels, "evppi"].to_numpy() for w in result.wtp]
+def _table_of(result: Any) -> pd.DataFrame:
+    return result if isinstance(result, pd.DataFrame) else result.table
+
+
+def _who(result: Any, about: Mapping[str, Any] | None) -> str:
+    a = dict(about or {})
+    for k in ("strategy", "comparator", "wtp"):
+        if hasattr(result, k):
+            a.setdefault(k, getattr(result, k))
+    if a.get("strategy") and a.get("comparator") and a.get("wtp") is not None:
+        return f", {a['strategy']} vs {a['comparator']} at {float(a['wtp']):,.0f}/QALY"
+    return ""
+
+
+def evppi_bars(result: Any, ax: Any = None, *, currency: str | None = None, price_year: int | None = None) -> Any:
+    """Horizontal bars of per-person EVPPI by parameter group, one set of bars per WTP (an ``EVPPIResult``, or
+    its table as ``evppi.csv`` holds it); money in ``currency`` when given."""
+    t = _table_of(result)
+    groups = getattr(result, "groups", None)
+    labels = list(groups) if groups else list(pd.unique(t["group"]))
+    wtps = list(getattr(result, "wtp", [])) if not isinstance(result, pd.DataFrame) else list(pd.unique(t["wtp"]))
+    values = [t[t["wtp"] == w].set_index("group").loc[labels, "evppi"].to_numpy() for w in wtps]
     with _style():
-        return _bars(labels, values, [None] * len(values), [f"WTP {w:,.0f}" for w in result.wtp], "EVPPI per person",
-                     "Expected value of partial perfect information", ax)
+        ax = _bars(labels, values, [None] * len(values), [f"WTP {w:,.0f}" for w in wtps], "EVPPI per person",
+                   "Expected value of partial perfect information", ax)
+        if currency is not None:
+            ax.xaxis.set_major_formatter(money_formatter(currency))
+            ax.set_xlabel(f"EVPPI per person ({_ctx(None, currency=currency, price_year=price_year).money_axis})")
+        return ax
 
 
-def sobol_bars(result: Any, ax: Any = None) -> Any:
-    """Bars of the Sobol' first-order (S1) and total (ST) indices with their confidence intervals."""
-    t = result.table
+def sobol_bars(result: Any, ax: Any = None, *, about: Mapping[str, Any] | None = None) -> Any:
+    """Bars of the Sobol' first-order (S1) and total (ST) indices with their confidence intervals (a
+    ``SobolResult`` or its table; ``about`` gives strategy, comparator and wtp for the title of a table)."""
+    t = _table_of(result)
     with _style():
         return _bars(list(t["parameter"]), [t["S1"].to_numpy(), t["ST"].to_numpy()],
                      [t["S1_conf"].to_numpy(), t["ST_conf"].to_numpy()], ["S1 (first order)", "ST (total)"],
-                     "Sobol' index", f"Sobol' indices of iNMB, {result.strategy} vs {result.comparator} "
-                     f"at {result.wtp:,.0f}/QALY", ax)
+                     "Sobol' index", f"Sobol' indices of iNMB{_who(result, about)}", ax)
 
 
-def morris_bars(result: Any, ax: Any = None) -> Any:
-    """Bars of Morris' mu* (mean absolute elementary effect) with their confidence intervals."""
-    t = result.table
+def morris_bars(result: Any, ax: Any = None, *, about: Mapping[str, Any] | None = None) -> Any:
+    """Bars of Morris' mu* (mean absolute elementary effect) with their confidence intervals (a ``MorrisResult``
+    or its table)."""
+    t = _table_of(result)
     with _style():
         return _bars(list(t["parameter"]), [t["mu_star"].to_numpy()], [t["mu_star_conf"].to_numpy()], ["mu_star"],
-                     "mu* (mean absolute elementary effect on iNMB)",
-                     f"Morris screening of iNMB, {result.strategy} vs {result.comparator} at {result.wtp:,.0f}/QALY",
+                     "mu* (mean absolute elementary effect on iNMB)", f"Morris screening of iNMB{_who(result, about)}",
                      ax)
