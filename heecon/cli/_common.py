@@ -43,10 +43,12 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
     from heecon.params import DistributionError
     from heecon.scenario.errors import ScenarioError
     from heecon.sensitivity.dsa import DSAError
+    from heecon.sensitivity.designs import DesignError
     from heecon.sensitivity.evppi import EVPPIError
+    from heecon.sensitivity.evsi import EVSIError
     from heecon.sensitivity.gsa import GSAError
 
-    return (ScenarioError, DSAError, EVPPIError, GSAError, DistributionError, DeviceError, MemoryLimitError, OutputError,
+    return (ScenarioError, DSAError, EVPPIError, EVSIError, DesignError, GSAError, DistributionError, DeviceError, MemoryLimitError, OutputError,
             *RUN_ERRORS)
 
 

@@ -30,6 +30,7 @@ ANALYSIS_ENTRIES = {
     "gsa_sobol": "global sensitivity analysis: Sobol' indices",
     "gsa_morris": "global sensitivity analysis: Morris screening",
     "cea": "cost-effectiveness of PSA results made elsewhere (heecon cea)",
+    "evsi": "expected value of sample information and net benefit of sampling of a proposed study (heecon evsi)",
 }
 
 
@@ -46,7 +47,10 @@ def _kind(r: Any) -> str:
         return "gsa_morris"
     if name == "CEAResult":
         return "cea"
-    raise TypeError(f"save_analysis takes the results of one_way, two_way, threshold, evppi, sobol, morris or cea. "
+    if name in ("EVSIResult", "ENBSResult"):
+        return "evsi"
+    raise TypeError(f"save_analysis takes the results of one_way, two_way, threshold, evppi, sobol, morris, cea, "
+                    f"evsi or enbs. "
                     f"Got {type(r).__name__}.")
 
 
@@ -273,5 +277,44 @@ def _write_cea(sub: Path, results: Iterable[Any], scenario: Any, figures: bool) 
             "ref": r.ref}
 
 
+def _write_evsi(sub: Path, results: Iterable[Any], scenario: Any, figures: bool) -> dict[str, Any]:
+    from heecon.report.figures.voi import enbs_curve, evsi_curve, wtps_of
+
+    ev = next((r for r in results if type(r).__name__ == "EVSIResult"), None)
+    nb = next((r for r in results if type(r).__name__ == "ENBSResult"), None)
+    if ev is None:
+        raise TypeError("save_analysis of value of sample information needs the EVSIResult (and optionally its ENBS)")
+    ev.to_frame().to_csv(sub / "evsi.csv", index=False)
+    if nb is not None:
+        nb.to_frame().to_csv(sub / "enbs.csv", index=False)
+        nb.optimal.to_csv(sub / "enbs_optimal.csv", index=False)
+    if figures:
+        c = _ctx(scenario)
+        money = {"currency": c.get("currency"), "price_year": c.get("price_year")}
+        for i, w in enumerate(wtps_of(ev)):
+            tag = "" if i == 0 else f"_{w:.0f}"
+            _save(evsi_curve(ev, wtp=w, **money), sub, f"evsi{tag}")
+            if nb is not None:
+                _save(enbs_curve(nb, wtp=w, **money), sub, f"enbs{tag}")
+    d = ev.design
+    pop = ev.population
+    about: dict[str, Any] = {
+        "design": d.name, "design_label": d.label, "outcome": d.outcome, "arms": d.arms,
+        "informs": list(d.informs), "informed_parameters": d.informed_parameters,
+        "parameters": dict(d.parameters), "follow_up_years": d.follow_up_years,
+        "n_per_arm": [int(x) for x in ev.n], "methods": list(ev.methods), "n_samples": int(ev.n_samples),
+        "perspective": ev.perspective, "wtp": [float(w) for w in ev.wtp],
+        "evpi": [float(x) for x in ev.evpi], "evppi": [float(x) for x in ev.evppi], "level": float(ev.level),
+        "n0": {k: float(v) for k, v in ev.n0.items()},
+    }
+    if pop is not None:
+        about["population"] = {"population_per_year": pop.population_per_year, "years": pop.years,
+                               "discount_rate": pop.discount_rate, "timing": pop.timing, "source": pop.source,
+                               "discounted_people": pop.factor()}
+    if nb is not None:
+        about["study_costs"] = {"fixed": nb.fixed_cost, "per_participant": nb.cost_per_participant, "arms": nb.arms}
+    return about
+
+
 _WRITERS = {"dsa": _write_dsa, "evppi": _write_evppi, "gsa_sobol": _write_gsa, "gsa_morris": _write_gsa,
-            "cea": _write_cea}
+            "cea": _write_cea, "evsi": _write_evsi}

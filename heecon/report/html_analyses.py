@@ -49,6 +49,47 @@ def _evppi(data: ResultsData, figs: _Figs, cur: str | None) -> tuple[str, str, s
     return "voi", "Value of information", body
 
 
+def _evsi(data: ResultsData, figs: _Figs, cur: str | None) -> tuple[str, str, str] | None:
+    """Research prioritisation: EVPI (the run's), EVPPI by group (when present), EVSI and ENBS of a proposed study,
+    with the population and horizon they are computed over."""
+    a = data.analyses.get("evsi")
+    if a is None or "evsi.csv" not in a.tables:
+        return None
+    ab = a.about
+    pop = ab.get("population") or {}
+    parts = [stale_note(a, data)]
+    informed = ", ".join(f"{k} ({v})" for k, v in (ab.get("informed_parameters") or {}).items())
+    parts.append(f"<p>Proposed study: <b>{_esc(ab.get('design_label') or ab.get('design'))}</b> "
+                 f"({_esc(ab.get('outcome'))} outcome, {ab.get('arms')} arm(s)), informing {_esc(informed)}. "
+                 f"From {int(ab.get('n_samples') or 0):,} PSA samples ({_esc(ab.get('psa_from'))}), "
+                 f"{_esc(ab.get('perspective'))} perspective.</p>")
+    if pop:
+        ppl = pop.get("population_per_year")
+        ppl = ", ".join(f"{x:,.0f}" for x in ppl) if isinstance(ppl, list) else f"{float(ppl):,.0f}"
+        parts.append(f"<p>Population: {ppl} people a year facing the decision over {pop.get('years')} years, later "
+                     f"cohorts discounted at {float(pop.get('discount_rate') or 0):.1%} "
+                     f"({float(pop.get('discounted_people') or 0):,.0f} people in all). Source: "
+                     f"{_esc(pop.get('source') or 'not stated')}.</p>")
+    evpi = ab.get("evpi") or []
+    evppi = ab.get("evppi") or []
+    wtps = ab.get("wtp") or []
+    if evpi:
+        parts.append("<ul>" + "".join(
+            f"<li>At {float(w):,.0f} per QALY: EVPI {float(v):,.2f} per person; EVPPI of the parameters the study "
+            f"informs {float(e):,.2f}</li>" for w, v, e in zip(wtps, evpi, evppi)) + "</ul>")
+    if "evppi" in data.analyses:
+        parts.append('<p>EVPPI by parameter group: see <a href="#voi">Value of information</a>.</p>')
+    parts.append(figs.get("evsi_curve") + _frame_table(a.tables["evsi.csv"], cur, caption="EVSI per person by "
+                 "sample size per arm, WTP and method (regression: Strong et al. 2015; gaussian: Jalal & "
+                 "Alarid-Escudero 2018; is: Menzies 2016); evppi: ceiling for any study of these parameters"))
+    if "enbs_optimal.csv" in a.tables:
+        parts.append(figs.get("enbs_curve") + _frame_table(a.tables["enbs_optimal.csv"], cur, caption="Optimal "
+                     "sample size per arm: the n with the highest expected net benefit of sampling (population EVSI "
+                     "minus the study's cost); worthwhile: ENBS > 0"))
+    parts.append(_written(a))
+    return "research", "Research prioritisation", "".join(parts)
+
+
 def _gsa(data: ResultsData, figs: _Figs, cur: str | None) -> tuple[str, str, str] | None:
     parts = []
     for name, fig, what, cols in (
@@ -85,7 +126,7 @@ def _cea(data: ResultsData, figs: _Figs, cur: str | None) -> tuple[str, str, str
 def analysis_sections(data: ResultsData, figs: _Figs, cur: str | None) -> list[tuple[str, str, str]]:
     """(anchor, navigation title, section HTML) of every analysis present in the folder besides the DSA."""
     out = []
-    for fn in (_evppi, _gsa, _cea):
+    for fn in (_evppi, _evsi, _gsa, _cea):
         sec = fn(data, figs, cur)
         if sec is not None:
             anchor, title, body = sec

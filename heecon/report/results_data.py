@@ -110,7 +110,7 @@ _CSV_FILES = {
 
 
 #: the subfolders later analyses write (heecon.report.analyses.ANALYSIS_ENTRIES), in the report's order
-ANALYSES = ("dsa", "evppi", "gsa_sobol", "gsa_morris", "cea")
+ANALYSES = ("dsa", "evppi", "gsa_sobol", "gsa_morris", "cea", "evsi")
 
 
 def _read_csv(f: Path, **kw: Any) -> pd.DataFrame:

@@ -105,7 +105,7 @@ from heecon.sensitivity.evppi import (
     _row_kron,
 )
 
-__all__ = ["METHODS", "ENBSResult", "EVSIError", "EVSIResult", "enbs", "evsi", "evsi_arrays"]
+__all__ = ["METHODS", "ENBSResult", "EVSIError", "EVSIResult", "enbs", "evsi", "evsi_arrays", "evsi_from_samples"]
 
 #: EVSI methods.
 METHODS = ("regression", "gaussian", "is")
@@ -268,6 +268,10 @@ class _Shrinker:
     def __init__(self, X: np.ndarray):
         self.margins = [B for B, _ in _gam_margins(X)]
         B = self.margins[0] if len(self.margins) == 1 else _row_kron(*self.margins)
+        if B.shape[0] <= B.shape[1]:
+            raise EVSIError(f"The 'gaussian' method's spline in the informed parameters has {B.shape[1]} terms, "
+                            f"more than the {B.shape[0]} PSA samples can fit: run a larger PSA (1,000 or more is "
+                            "usual) or use method 'regression'.")
         self.Q, self.R = np.linalg.qr(B)
         self.means = [Bm.mean(axis=0) for Bm in self.margins]
 
@@ -594,6 +598,52 @@ def evsi(psa_result: Any, design: StudyDesign | Mapping[str, Any] | str | Path,
     ----------
     Strong M, Oakley JE, Brennan A, Breeze P. Med Decis Making 2015;35(5):570-83.
     """
+    draws = psa_result.draws
+    if draws is None or not len(draws.names):
+        raise EVSIError("no parameter varies in this PSA (none has a distribution), so every EVSI is 0")
+    inputs = {nm: draws[nm] for nm in draws.names}
+    options.setdefault("seed", psa_result.seed)
+    return _scenario_evsi(psa_result.scenario, psa_result.costs, psa_result.effects(), inputs, design, wtp,
+                          perspective, options)
+
+
+def evsi_from_samples(scenario: Any, samples: pd.DataFrame, design: StudyDesign | Mapping[str, Any] | str | Path,
+                      wtp: float | Sequence[float] | None = None, perspective: str | None = None,
+                      **options: Any) -> EVSIResult:
+    """EVSI from the per-sample table of an earlier run (``psa_samples.parquet``), without re-running the model.
+
+    ``samples`` is the long table :meth:`heecon.sensitivity.psa.PSAResult.samples_frame` writes: one row per sample
+    and strategy with ``costs[PERSPECTIVE]``, ``qalys`` and the sampled parameters as ``param:NAME``. The scenario
+    must be the one the run was made from (its strategies and perspectives); other arguments as :func:`evsi`.
+    """
+    need = {"sample", "strategy", "qalys"}
+    missing = sorted(need - set(samples.columns))
+    if missing:
+        raise EVSIError(f"the PSA samples table lacks column(s) {', '.join(missing)}: it was not written by "
+                        "heecon run (psa_samples.parquet)")
+    strategies = list(scenario.strategies)
+    found = sorted(set(samples["strategy"].astype(str)))
+    if found != sorted(strategies):
+        raise EVSIError(f"the PSA samples are of strategies {', '.join(found)}; the scenario's are "
+                        f"{', '.join(strategies)}: give the scenario the run was made from")
+
+    def wide(col: str) -> np.ndarray:
+        if col not in samples.columns:
+            raise EVSIError(f"the PSA samples table has no column '{col}'")
+        t = samples.pivot(index="sample", columns="strategy", values=col)
+        return t[strategies].to_numpy(dtype=float)
+
+    par = samples[samples["strategy"] == strategies[0]].sort_values("sample")
+    inputs = {c.split(":", 1)[1]: par[c].to_numpy(dtype=float) for c in samples.columns if c.startswith("param:")}
+    if not inputs:
+        raise EVSIError("no parameter varies in this PSA (none has a distribution), so every EVSI is 0")
+    return _scenario_evsi(scenario, lambda p: wide(f"costs[{p}]"), wide("qalys"), inputs, design, wtp, perspective,
+                          options)
+
+
+def _scenario_evsi(sc: Any, costs_of: Any, effects: np.ndarray, inputs: Mapping[str, np.ndarray],
+                   design: StudyDesign | Mapping[str, Any] | str | Path, wtp: Any, perspective: str | None,
+                   options: dict[str, Any]) -> EVSIResult:
     from heecon.scenario.errors import did_you_mean
     from heecon.sensitivity.designs import check_design
 
@@ -601,20 +651,14 @@ def evsi(psa_result: Any, design: StudyDesign | Mapping[str, Any] | str | Path,
         design = read_design(design)
     elif not isinstance(design, StudyDesign):
         design = parse_design(design)
-    sc = psa_result.scenario
     st = sc.settings
     persp = perspective or st.perspective
     if persp not in sc.perspectives:
         raise EVSIError(f"unknown perspective '{persp}'.{did_you_mean(persp, sc.perspectives)} "
                         f"Valid: {', '.join(sc.perspectives)}")
     check_design(design, sc)
-    draws = psa_result.draws
-    if draws is None or not len(draws.names):
-        raise EVSIError("no parameter varies in this PSA (none has a distribution), so every EVSI is 0")
-    inputs = {nm: draws[nm] for nm in draws.names}
-    options.setdefault("seed", psa_result.seed)
-    res = evsi_arrays(psa_result.costs(persp), psa_result.effects(), inputs, design,
-                      st.wtp if wtp is None else wtp, strategies=psa_result.strategies, **options)
+    res = evsi_arrays(costs_of(persp), effects, inputs, design, st.wtp if wtp is None else wtp,
+                      strategies=list(sc.strategies), **options)
     res.perspective = persp
     if res.population is None and st.population_size:
         res.population = DecisionPopulation(float(st.population_size), int(st.evpi_years),

@@ -87,6 +87,14 @@ def _analysis_figures(data: ResultsData) -> list[tuple[str, str, Any]]:
         t = a.tables.get("evppi.csv")
         out.append(("evppi_bars", "Expected value of partial perfect information per person, by parameter or "
                     "group, at each WTP.", a.figures.get("evppi") or (lambda: evppi_bars(t))))
+    a = data.analyses.get("evsi")
+    if a is not None:
+        for fig, what in (("evsi", "Expected value of sample information per person against the sample size per "
+                           "arm of the proposed study, with the EVPPI of the parameters it informs and the EVPI."),
+                          ("enbs", "Expected net benefit of sampling over the decision population against the "
+                           "sample size per arm, with the optimal size marked.")):
+            if fig in a.figures:
+                out.append((f"{fig}_curve", what, a.figures[fig]))
     for name, fig, fn, what in (("gsa_sobol", "sobol", sobol_bars, "Sobol' first-order (S1) and total (ST) "
                                  "indices of incremental net monetary benefit, with 95% bootstrap intervals."),
                                 ("gsa_morris", "morris", morris_bars, "Morris screening: mean absolute elementary "
