@@ -118,7 +118,8 @@ def evaluate_target(scenario: Scenario, t: CalibrationTarget, overrides: dict[st
         return float(run.occupancy[strategies.index(t.strategy), t.cycles, cols].sum())
     if t.statistic == "mean_events":
         sc = _variant(scenario, lambda raw: horizon(raw, t.cycles), overrides, t.overrides)
-        run = evaluate_microsim(sc, None, 1, individuals=n_ind)
+        # n_keep=1: events booked in expectation (expected = true) are counted from the kept state occupancy
+        run = evaluate_microsim(sc, None, 1, n_keep=1, individuals=n_ind)
         idx = [run.event_names.index(e) for e in t.events]
         return float(run.events[0][strategies.index(t.strategy), idx].sum())
     if t.statistic == "state_share":
@@ -137,7 +138,7 @@ def evaluate_target(scenario: Scenario, t: CalibrationTarget, overrides: dict[st
         return person_time(t.states) / den if den > 0 else float("nan")
     if t.statistic == "event_ratio":
         sc = _variant(scenario, lambda raw: horizon(raw, t.cycles), overrides, t.overrides)
-        run = evaluate_microsim(sc, None, 1, individuals=n_ind)
+        run = evaluate_microsim(sc, None, 1, n_keep=1, individuals=n_ind)  # n_keep=1 as mean_events
         idx = [run.event_names.index(e) for e in t.events]
         a = run.events[0][strategies.index(t.strategy), idx].sum()
         b = run.events[0][strategies.index(t.comparator or scenario.settings.comparator), idx].sum()

@@ -74,3 +74,13 @@ def test_mean_events_and_a_targets_own_settings():
     share = _value(base(statistic="state_share", states=["A"], of_states=["H", "A", "B"], cycles=2,
                         set=["parameters.p_HA=0"]))
     assert share == 0.0  # nobody ever enters A once the target's own setting closes H -> A
+
+
+def test_mean_events_of_an_event_booked_in_expectation():
+    # the same event with expected = true: its count comes from the occupancy, exactly 1 + 0.5 = 1.5 in expectation
+    # (it was NaN before: the occupancy it needs was not kept)
+    raw = _raw({"t": base(statistic="mean_events", events=["e"], cycles=2)})
+    raw["events"]["e"]["expected"] = True
+    sc = scenario_from_dict(raw, "calib.toml")
+    v = evaluate_target(sc, targets(sc)[0], individuals=N)
+    assert v == pytest.approx(1.5, abs=0.03)
