@@ -8,7 +8,6 @@ Occupancy from everyone in H: after cycle 1 H 0.5, A 0.3, B 0.2; after cycle 2 H
 
 from __future__ import annotations
 
-import copy
 
 import pytest
 
