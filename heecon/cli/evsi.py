@@ -127,9 +127,12 @@ def evsi(
 
     try:
         sizes = parse_sizes(n) if n is not None else None
+    except ValueError as exc:
+        raise fail(f"Invalid --n {n!r}: {exc}.") from None
+    try:
         methods = parse_methods(method)
     except ValueError as exc:
-        raise fail(f"Invalid --{'n' if n is not None and 'method' not in str(exc) else 'method'}: {exc}.") from None
+        raise fail(f"Invalid --method {method!r}: {exc}.") from None
     path = resolve_scenario(scenario)
     sc = load_or_exit(path, set_)
     out_dir = out or from_run or Path("results") / path.stem

@@ -23,7 +23,7 @@ def _frame(obj: Any) -> pd.DataFrame:
 
 
 def _at_wtp(df: pd.DataFrame, wtp: float | None) -> tuple[pd.DataFrame, float]:
-    wtps = pd.unique(df["wtp"].astype(float))
+    wtps = np.asarray(wtps_of(df))
     w = float(wtps[0]) if wtp is None else float(wtp)
     if not np.any(np.isclose(wtps, w)):
         raise ValueError(f"no rows at WTP {w:,.0f}; the table has {', '.join(f'{x:,.0f}' for x in wtps)}")
@@ -42,7 +42,8 @@ def _method_lines(ax: Any, sub: pd.DataFrame, y: str, label: str) -> None:
             ax.fill_between(x, lo, hi, color=colour, alpha=0.13, zorder=2, linewidth=0)
 
 
-def _n_axis(ax: Any, sub: pd.DataFrame) -> None:
+def _finish(ax: Any, sub: pd.DataFrame, c: Any, ylabel: str, title: str, legend: str) -> None:
+    """The sample-size axis (log scale, ticked at the sizes analysed), money on y, labels, title and legend."""
     from matplotlib.ticker import FixedLocator, NullLocator
 
     ns = sorted(set(int(v) for v in sub["n"]))
@@ -50,6 +51,11 @@ def _n_axis(ax: Any, sub: pd.DataFrame) -> None:
     ax.xaxis.set_major_locator(FixedLocator(ns))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xticklabels([f"{v:,}" for v in ns])
+    ax.yaxis.set_major_formatter(money_formatter(c.currency))
+    ax.set_xlabel("Sample size per arm of the proposed study (log scale)")
+    ax.set_ylabel(f"{ylabel}\n({c.money_axis})")
+    ax.set_title(title)
+    ax.legend(loc=legend, fontsize=8, frameon=True)
 
 
 def evsi_curve(result: Any, ax: Any = None, *, wtp: float | None = None, currency: str | None = None,
@@ -66,13 +72,9 @@ def evsi_curve(result: Any, ax: Any = None, *, wtp: float | None = None, currenc
         for col, style, text in (("evppi", "--", "EVPPI of the informed parameters"), ("evpi", ":", "EVPI")):
             v = float(sub[col].iloc[0])
             ax.axhline(v, color=_GREY, linestyle=style, linewidth=1.2, label=f"{text} ({format_money(v, c.currency)})")
-        _n_axis(ax, sub)
         ax.set_ylim(bottom=0)
-        ax.yaxis.set_major_formatter(money_formatter(c.currency))
-        ax.set_xlabel("Sample size per arm of the proposed study (log scale)")
-        ax.set_ylabel(f"EVSI per person\n({c.money_axis})")
-        ax.set_title(f"Expected value of sample information at {_wtp_text(w, c.currency)}")
-        ax.legend(loc="lower right", fontsize=8, frameon=True)
+        _finish(ax, sub, c, "EVSI per person", f"Expected value of sample information at {_wtp_text(w, c.currency)}",
+                "best")
     return ax
 
 
@@ -95,12 +97,8 @@ def enbs_curve(result: Any, ax: Any = None, *, wtp: float | None = None, currenc
             for i, r in enumerate(b.itertuples()):
                 ax.plot([r.n], [r.enbs], marker="D", markersize=7, color=PALETTE[i % len(PALETTE)],
                         linestyle="none", zorder=5, label=f"optimal n = {int(r.n):,} per arm ({r.method})")
-        _n_axis(ax, sub)
-        ax.yaxis.set_major_formatter(money_formatter(c.currency))
-        ax.set_xlabel("Sample size per arm of the proposed study (log scale)")
-        ax.set_ylabel(f"ENBS, population\n({c.money_axis})")
-        ax.set_title(f"Expected net benefit of sampling at {_wtp_text(w, c.currency)}")
-        ax.legend(loc="best", fontsize=8, frameon=True)
+        _finish(ax, sub, c, "ENBS, population", f"Expected net benefit of sampling at {_wtp_text(w, c.currency)}",
+                "best")
     return ax
 
 
