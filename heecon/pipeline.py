@@ -35,7 +35,7 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = (), *, check: boo
 
     scenario = load(path, overrides)
     if check:
-        from heecon.model.markov import check_scenario
+        from heecon.model.check import check_scenario
 
         check_scenario(scenario)
     return scenario
@@ -47,7 +47,7 @@ def scenario_from_dict(raw: dict[str, Any], path: str | Path = "<scenario>", *, 
 
     scenario = build(raw, path)
     if check:
-        from heecon.model.markov import check_scenario
+        from heecon.model.check import check_scenario
 
         check_scenario(scenario)
     return scenario

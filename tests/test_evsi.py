@@ -31,13 +31,8 @@ from scipy.optimize import minimize_scalar
 from scipy.stats import norm
 
 from heecon.cea import evpi, population_evpi
-from heecon.sensitivity.designs import (
-    DesignError,
-    StudyDesign,
-    check_design,
-    parse_design,
-    read_design,
-)
+from heecon.sensitivity.design_read import check_design, parse_design, read_design
+from heecon.sensitivity.designs import DesignError, StudyDesign
 from heecon.sensitivity.evppi import evppi_arrays
 from heecon.sensitivity.evsi import EVSIError, enbs, evsi, evsi_arrays
 

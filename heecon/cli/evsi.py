@@ -122,7 +122,7 @@ def evsi(
     """Expected value of sample information of a proposed study, ENBS and the optimal sample size (evsi.csv,
     enbs.csv, enbs_optimal.csv and figures in evsi/)."""
     from heecon.report.analyses import check_analysis_folder, save_analysis
-    from heecon.sensitivity.designs import check_design, read_design
+    from heecon.sensitivity.design_read import check_design, read_design
     from heecon.sensitivity.evsi import enbs, evsi as run_evsi, evsi_from_samples
 
     try:

@@ -13,7 +13,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from heecon.model.markov import CompiledModel, copy_qalys_to_cba, _Env, _segments, compile_model
+from heecon.model.env import _Env
+from heecon.model.markov import CompiledModel, _segments, compile_model, copy_qalys_to_cba
 from heecon.scenario.errors import Problem, ScenarioError
 from heecon.scenario.types import Scenario
 

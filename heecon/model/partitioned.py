@@ -64,7 +64,7 @@ def _env_values(blk: Any) -> Any:
 
 def state_curves(blk: Any) -> np.ndarray | None:
     """The strategy's curves on the points ``0, dt, ..., T dt``: ``[N - 1, ns, T + 1]`` (None after a problem)."""
-    from heecon.model.markov import _time_dependent_params
+    from heecon.model.env import _time_dependent_params
 
     scenario, strat, ns = blk.scenario, blk.strat, blk.ns
     spec = scenario.partitioned

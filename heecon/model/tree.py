@@ -143,7 +143,7 @@ def tree_paths(scenario: Any) -> pd.DataFrame:
         node and branch costs along it), ``qalys``, and ``expected_costs``/``expected_qalys`` (probability x
         payoff): summed over a strategy's paths they are the strategy's expected tree payoffs.
     """
-    from heecon.model.markov import _Env
+    from heecon.model.env import _Env
 
     tree = scenario.tree
     if tree is None:

@@ -118,78 +118,15 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
     settings_raw = tree_settings(raw, rd.table(raw.get("settings", {}), "settings") or {})
     settings, sectors = read_settings(settings_raw, rd)
 
-    # parameters
-    params: dict[str, Parameter] = {}
-    ptab = rd.table(raw.get("parameters", {}), "parameters") or {}
-    for name, spec in ptab.items():
-        key = f"parameters.{name}"
-        why = name_problem(name, "parameter")
-        if why:
-            col.add(key, why)
-            continue
-        p = read_parameter(name, spec, key, rd)
-        # A parameter that failed is already reported; a placeholder keeps its uses from being reported as
-        # unknown names too (the scenario is refused anyway).
-        params[name] = p if p is not None else Parameter(name=name, expr=parse(0.0), key=key)
+    params = _read_parameters(raw, rd, col)
+    tables = _read_tables(tables_raw, rd, col, params, path, origins)
 
-    # tables
-    tables: dict[str, Table] = {}
-    for name, spec in (tables_raw or {}).items():
-        key = f"tables.{name}"
-        why = name_problem(name, "table") or (f"'{name}' cannot be a table name: a parameter has that name (tables "
-                                              "are called by name in expressions, so names must differ)"
-                                              if name in params else None)
-        if why:
-            col.add(key, why)
-            continue
-        t = read_table(name, spec, key, rd, path, origins)
-        if t is not None:
-            tables[name] = t
-
-    # states
-    states: dict[str, State] = {}
-    stab = rd.table(raw.get("states"), "states", "a table of states ([states.NAME] sections)")
-    if not stab:
-        if not is_pure_tree(raw):
-            col.add("states", "a scenario needs at least two states ([states.NAME] sections)")
-        stab = {}
-    for name, spec in stab.items():
-        key = f"states.{name}"
-        if not NAME_RE.match(name):
-            col.add(key, f"'{name}' cannot be a state name: use letters, digits and _ starting with a letter")
-            continue
-        st = read_state(name, spec, key, rd, sectors, settings)
-        if st is not None:
-            states[name] = st
-    if len(stab) == 1:
-        col.add("states", "a scenario needs at least two states")
-    add_end_state(raw, states)
-    for st in states.values():
-        if st.tunnel_exit is not None and st.tunnel_exit not in states:
-            col.unknown(f"{st.key}.tunnel_exit", st.tunnel_exit, states, "state")
+    states, stab = _read_states(raw, rd, col, sectors, settings)
 
     transitions, curves, cells = read_transition_section(raw, rd, states, params, settings)
     trewards = read_transition_rewards(raw.get("transition_rewards", []), rd, states, sectors)
 
-    # start
-    start_tab = rd.table(raw.get("start", {}), "start") or {}
-    rd.check_keys(start_tab, START_KEYS, "start", "[start]")
-    start_states: dict[str, Expr] = {}
-    if "states" in start_tab:
-        st_tab = rd.table(start_tab["states"], "start.states", "a table of state = share") or {}
-        for sname, v in st_tab.items():
-            if sname not in states and sname in stab:
-                continue
-            if sname not in states:
-                col.unknown(f"start.states.{sname}", sname, states, "state")
-                continue
-            e = rd.expr(v, f"start.states.{sname}")
-            if e is not None:
-                start_states[sname] = e
-    elif states:
-        start_states = {next(iter(states)): parse(1.0)}
-    start_costs = rd.costs(start_tab.get("costs", {}), "start.costs", sectors)
-    start_qalys = rd.expr(start_tab["qalys"], "start.qalys") if "qalys" in start_tab else None
+    start_states, start_costs, start_qalys = _read_start(raw, rd, col, states, stab, sectors)
 
     strategies = read_strategies(raw.get("strategies"), rd, states, sectors, settings, transitions, params)
     if strategies:
@@ -198,34 +135,11 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
         elif settings.comparator not in strategies:
             col.unknown("settings.comparator", settings.comparator, strategies, "strategy")
 
-    # perspectives
-    perspectives: dict[str, tuple[str, ...]] = {}
-    ptabs = rd.table(raw.get("perspectives", {}), "perspectives", "a table of name = [sectors]") or {}
-    for pname, secs in ptabs.items():
-        perspectives[pname] = rd.name_list(secs, f"perspectives.{pname}", sectors, "cost sector")
-        if isinstance(secs, list) and not secs:
-            col.add(f"perspectives.{pname}", "lists no sector: a perspective counts the costs of at least one sector")
-    # "all" (every sector) is added unless a named perspective already counts every sector and is the headline's
-    if "all" not in perspectives and (settings.perspective == "all" or
-                                      not any(set(v) == set(sectors) for v in perspectives.values())):
-        perspectives["all"] = tuple(sectors)
-    if settings.perspective not in perspectives:
-        col.unknown("settings.perspective", settings.perspective, perspectives, "perspective")
+    perspectives = _read_perspectives(raw, rd, col, settings, sectors)
 
     partitioned, tree, start_states = read_model_types(raw, rd, states, curves, strategies, params, settings, sectors,
                                                        start_states)
-    micro = None
-    micro_keys = [k for k in ("population", "events", "covariates", "time_in_state") if k in raw]
-    micro_keys += [f"strategies.{n}.{k}" for n, sp in (raw.get("strategies") or {}).items() if isinstance(sp, dict)
-                   for k in ("event_modifiers", "engagement") if k in sp] if isinstance(raw.get("strategies"), dict) else []
-    if settings.engine == "microsim":
-        from heecon.scenario.microsim_spec import read_microsim
-
-        micro = read_microsim(raw, rd, states, params, tuple(sectors), settings, transitions, path, parse_transition_ref, cells)
-        check_micro_names(col, micro, params, settings)
-    elif micro_keys:
-        col.add(micro_keys[0], "is a microsimulation section: set settings.engine = \"microsim\" to use it")
-    _check_averted_events(col, settings, micro)
+    micro = _read_micro_sections(raw, rd, col, states, params, sectors, settings, transitions, path, cells)
 
     joints, joint_specs = read_joints(raw.get("joints", {}), rd, params)
     analyses = read_analyses(raw, rd, path, params, perspectives, strategies, read_discount,
@@ -249,6 +163,128 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
         joints=joints, price_index=price_index, price_indices=price_indices, microsim=micro, joint_specs=joint_specs, budget=budget, calibration_targets=targets, analyses=analyses,
         survival=curves, partitioned=partitioned, tree=tree,
     )
+
+
+def _read_parameters(raw: dict[str, Any], rd: Reader, col: Collector) -> dict[str, Parameter]:
+    """``[parameters]``: each one read once, a placeholder for one that failed (so its uses are not reported as
+    unknown names too; the scenario is refused anyway)."""
+    params: dict[str, Parameter] = {}
+    ptab = rd.table(raw.get("parameters", {}), "parameters") or {}
+    for name, spec in ptab.items():
+        key = f"parameters.{name}"
+        why = name_problem(name, "parameter")
+        if why:
+            col.add(key, why)
+            continue
+        p = read_parameter(name, spec, key, rd)
+        params[name] = p if p is not None else Parameter(name=name, expr=parse(0.0), key=key)
+    return params
+
+
+def _read_tables(tables_raw: dict[str, Any], rd: Reader, col: Collector, params: dict[str, Parameter], path: Path,
+                 origins: dict[str, str]) -> dict[str, Table]:
+    """``[tables.NAME]`` lookup tables (called by name in expressions, so a name must not be a parameter's)."""
+    tables: dict[str, Table] = {}
+    for name, spec in (tables_raw or {}).items():
+        key = f"tables.{name}"
+        why = name_problem(name, "table") or (f"'{name}' cannot be a table name: a parameter has that name (tables "
+                                              "are called by name in expressions, so names must differ)"
+                                              if name in params else None)
+        if why:
+            col.add(key, why)
+            continue
+        t = read_table(name, spec, key, rd, path, origins)
+        if t is not None:
+            tables[name] = t
+    return tables
+
+
+def _read_states(raw: dict[str, Any], rd: Reader, col: Collector, sectors: Any,
+                 settings: Any) -> tuple[dict[str, State], dict[str, Any]]:
+    """``[states.NAME]`` (and the end state a model type adds); also the raw table, whose names ``[start]`` may use."""
+    states: dict[str, State] = {}
+    stab = rd.table(raw.get("states"), "states", "a table of states ([states.NAME] sections)")
+    if not stab:
+        if not is_pure_tree(raw):
+            col.add("states", "a scenario needs at least two states ([states.NAME] sections)")
+        stab = {}
+    for name, spec in stab.items():
+        key = f"states.{name}"
+        if not NAME_RE.match(name):
+            col.add(key, f"'{name}' cannot be a state name: use letters, digits and _ starting with a letter")
+            continue
+        st = read_state(name, spec, key, rd, sectors, settings)
+        if st is not None:
+            states[name] = st
+    if len(stab) == 1:
+        col.add("states", "a scenario needs at least two states")
+    add_end_state(raw, states)
+    for st in states.values():
+        if st.tunnel_exit is not None and st.tunnel_exit not in states:
+            col.unknown(f"{st.key}.tunnel_exit", st.tunnel_exit, states, "state")
+    return states, stab
+
+
+def _read_start(raw: dict[str, Any], rd: Reader, col: Collector, states: dict[str, State], stab: dict[str, Any],
+                sectors: Any) -> tuple[dict[str, Expr], Any, Expr | None]:
+    """``[start]``: the starting shares per state (all in the first state by default), costs and QALYs."""
+    start_tab = rd.table(raw.get("start", {}), "start") or {}
+    rd.check_keys(start_tab, START_KEYS, "start", "[start]")
+    start_states: dict[str, Expr] = {}
+    if "states" in start_tab:
+        st_tab = rd.table(start_tab["states"], "start.states", "a table of state = share") or {}
+        for sname, v in st_tab.items():
+            if sname not in states and sname in stab:
+                continue
+            if sname not in states:
+                col.unknown(f"start.states.{sname}", sname, states, "state")
+                continue
+            e = rd.expr(v, f"start.states.{sname}")
+            if e is not None:
+                start_states[sname] = e
+    elif states:
+        start_states = {next(iter(states)): parse(1.0)}
+    start_costs = rd.costs(start_tab.get("costs", {}), "start.costs", sectors)
+    start_qalys = rd.expr(start_tab["qalys"], "start.qalys") if "qalys" in start_tab else None
+    return start_states, start_costs, start_qalys
+
+
+def _read_perspectives(raw: dict[str, Any], rd: Reader, col: Collector, settings: Any,
+                       sectors: Any) -> dict[str, tuple[str, ...]]:
+    """``[perspectives]`` name = [sectors], with ``all`` (every sector) added unless a named perspective already
+    counts every sector and is the headline's."""
+    perspectives: dict[str, tuple[str, ...]] = {}
+    ptabs = rd.table(raw.get("perspectives", {}), "perspectives", "a table of name = [sectors]") or {}
+    for pname, secs in ptabs.items():
+        perspectives[pname] = rd.name_list(secs, f"perspectives.{pname}", sectors, "cost sector")
+        if isinstance(secs, list) and not secs:
+            col.add(f"perspectives.{pname}", "lists no sector: a perspective counts the costs of at least one sector")
+    if "all" not in perspectives and (settings.perspective == "all" or
+                                      not any(set(v) == set(sectors) for v in perspectives.values())):
+        perspectives["all"] = tuple(sectors)
+    if settings.perspective not in perspectives:
+        col.unknown("settings.perspective", settings.perspective, perspectives, "perspective")
+    return perspectives
+
+
+def _read_micro_sections(raw: dict[str, Any], rd: Reader, col: Collector, states: dict[str, State],
+                         params: dict[str, Parameter], sectors: Any, settings: Any, transitions: Any, path: Path,
+                         cells: Any) -> Any:
+    """The microsimulation sections (population, events, covariates, time in state, event modifiers, engagement):
+    read when ``settings.engine = "microsim"``, refused otherwise; then ``settings.averted_events`` checked."""
+    micro = None
+    micro_keys = [k for k in ("population", "events", "covariates", "time_in_state") if k in raw]
+    micro_keys += [f"strategies.{n}.{k}" for n, sp in (raw.get("strategies") or {}).items() if isinstance(sp, dict)
+                   for k in ("event_modifiers", "engagement") if k in sp] if isinstance(raw.get("strategies"), dict) else []
+    if settings.engine == "microsim":
+        from heecon.scenario.microsim_spec import read_microsim
+
+        micro = read_microsim(raw, rd, states, params, tuple(sectors), settings, transitions, path, parse_transition_ref, cells)
+        check_micro_names(col, micro, params, settings)
+    elif micro_keys:
+        col.add(micro_keys[0], "is a microsimulation section: set settings.engine = \"microsim\" to use it")
+    _check_averted_events(col, settings, micro)
+    return micro
 
 
 def _check_averted_events(col: Collector, settings: Any, micro: Any) -> None:

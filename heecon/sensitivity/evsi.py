@@ -91,12 +91,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from heecon.sensitivity.designs import (
-    DecisionPopulation,
-    StudyDesign,
-    parse_design,
-    read_design,
-)
+from heecon.sensitivity.design_read import parse_design, read_design
+from heecon.sensitivity.designs import DecisionPopulation, StudyDesign
 from heecon.sensitivity.evppi import (
     _evppi_value,
     _fit_regression,
@@ -302,8 +298,8 @@ def evsi_arrays(costs: Any, effects: Any, inputs: Mapping[str, Any] | pd.DataFra
     inputs : mapping or DataFrame
         PSA parameter draws, name -> array ``(n_samples,)``; must hold every parameter the design names.
     design : StudyDesign, mapping or path
-        The study (:func:`heecon.sensitivity.designs.parse_design` for a mapping,
-        :func:`~heecon.sensitivity.designs.read_design` for a TOML path).
+        The study (:func:`heecon.sensitivity.design_read.parse_design` for a mapping,
+        :func:`~heecon.sensitivity.design_read.read_design` for a TOML path).
     wtp : float or sequence of float
         Willingness to pay per unit of effect.
     n : int or sequence of int, optional
@@ -645,7 +641,7 @@ def _scenario_evsi(sc: Any, costs_of: Any, effects: np.ndarray, inputs: Mapping[
                    design: StudyDesign | Mapping[str, Any] | str | Path, wtp: Any, perspective: str | None,
                    options: dict[str, Any]) -> EVSIResult:
     from heecon.scenario.errors import did_you_mean
-    from heecon.sensitivity.designs import check_design
+    from heecon.sensitivity.design_read import check_design
 
     if isinstance(design, (str, Path)):
         design = read_design(design)

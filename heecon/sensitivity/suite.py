@@ -96,11 +96,13 @@ def variant_row(scenario: Any, result: Any, comparator_of: Any = None) -> list[d
 
 def _variants(scenario: Any, specs: list[Any], kind_column: str) -> pd.DataFrame:
     from heecon.outcomes.base_case import run_base_case
-    from heecon.pipeline import load_scenario
+    from heecon.model.check import check_scenario
+    from heecon.scenario.load import load_scenario
 
     rows = []
     for v in specs:
         sc = load_scenario(v.file or scenario.path, list(scenario.overrides) + list(v.overrides))
+        check_scenario(sc)
         res = run_base_case(sc)
         for r in variant_row(sc, res):
             rows.append({kind_column: v.name, "label": v.label, "kind": v.kind, **r})

@@ -22,9 +22,7 @@ This package imports nothing else from heecon.
 
 from .curves import CURVE_COLUMNS, survival_curves
 from .distributions import (
-    DISTRIBUTION_NAMES,
     Exponential,
-    Family,
     Gamma,
     GeneralizedGamma,
     Gompertz,
@@ -33,8 +31,8 @@ from .distributions import (
     PiecewiseExponential,
     SurvivalDistribution,
     Weibull,
-    family,
 )
+from .families import DISTRIBUTION_NAMES, Family, family
 from .analysis import SurvivalAnalysis, analyse_survival
 from .export import fit_to_toml, parameter_names, survival_section
 from .fit import (

@@ -168,6 +168,21 @@ def reconstruct_ipd(
     Guyot P, Ades AE, Ouwens MJNM, Welton NJ (2012). Enhanced secondary analysis of survival data:
     reconstructing the data from published Kaplan-Meier survival curves. *BMC Med Res Methodol* 12:9.
     """
+    t_s, s, t_risk, n_risk_in = _check_inputs(km_time, km_survival, risk_time, n_risk, total_events, end_time)
+    g = _Guyot(*_intervals(t_s, s, t_risk, risk_time_points), t_risk, n_risk_in)
+    g.inner_intervals()
+    g.last_interval()
+    if total_events is not None:
+        g.match_total(float(total_events))
+    if g.unsettled:
+        warnings.warn("Guyot reconstruction: the censoring adjustment did not settle for " + ", ".join(g.unsettled)
+                      + "; check the coordinates and numbers at risk for consistency.", stacklevel=2)
+    return g.ipd(int(n_risk_in[0]))
+
+
+def _check_inputs(km_time: Any, km_survival: Any, risk_time: Any, n_risk: Any, total_events: int | None,
+                  end_time: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The cleaned coordinates (extended flat to ``end_time``), the at-risk times and numbers, checked."""
     t_s, s = clean_km_coordinates(km_time, km_survival)
     t_risk = np.asarray(risk_time, dtype=float).reshape(-1)
     n_risk_in = np.asarray(n_risk, dtype=float).reshape(-1)
@@ -188,151 +203,159 @@ def reconstruct_ipd(
             raise ValueError(f"end_time ({end_time:g}) must not precede the last coordinate ({t_s[-1]:g}).")
         if end_time > t_s[-1]:
             t_s, s = np.concatenate([t_s, [float(end_time)]]), np.concatenate([s, [s[-1]]])
-    t_s, s, lower, upper = _intervals(t_s, s, t_risk, risk_time_points)
+    return t_s, s, t_risk, n_risk_in
 
-    nrisk = n_risk_in.copy()
-    n_int = nrisk.size
-    n_t = int(upper[-1]) + 1
-    n_censor = np.zeros(n_int)
-    n_hat = np.full(n_t + 1, nrisk[0] + 1)
-    cen = np.zeros(n_t)
-    d = np.zeros(n_t)
-    km_hat = np.ones(n_t)
-    last_i = np.zeros(n_int, dtype=int)
-    sum_d_l = 0.0
-    unsettled = []
 
-    def spread(i: int, n: float, hi_index: int) -> np.ndarray:
-        """Counts of ``n`` censorings spread evenly over ``(t_s[lower[i]], t_s[hi_index])``."""
+class _Guyot:
+    """The state of Guyot's algorithm (the R code's variables, same names where they have one): per coordinate the
+    estimated numbers at risk ``n_hat``, events ``d``, censorings ``cen`` and the KM estimate ``km_hat``; per at-risk
+    interval the censorings ``n_censor`` and the last coordinate with an event before it (``last_i``)."""
+
+    def __init__(self, t_s: np.ndarray, s: np.ndarray, lower: np.ndarray, upper: np.ndarray, t_risk: np.ndarray,
+                 n_risk_in: np.ndarray) -> None:
+        self.t_s, self.s, self.lower, self.upper, self.t_risk = t_s, s, lower, upper, t_risk
+        self.nrisk = n_risk_in.copy()
+        self.n_int = self.nrisk.size
+        self.n_t = int(upper[-1]) + 1
+        self.n_censor = np.zeros(self.n_int)
+        self.n_hat = np.full(self.n_t + 1, self.nrisk[0] + 1)
+        self.cen = np.zeros(self.n_t)
+        self.d = np.zeros(self.n_t)
+        self.km_hat = np.ones(self.n_t)
+        self.last_i = np.zeros(self.n_int, dtype=int)
+        self.unsettled: list[str] = []
+
+    def spread(self, i: int, n: float, hi_index: int) -> np.ndarray:
+        """``n`` censorings spread evenly over interval ``i`` up to coordinate ``hi_index``, counted per coordinate."""
+        t_s, lo = self.t_s, self.lower[i]
         n = int(n)
-        cen_t = t_s[lower[i]] + np.arange(1, n + 1) * (t_s[hi_index] - t_s[lower[i]]) / (n + 1)
-        return _hist_counts(cen_t, t_s[lower[i]:hi_index + 1])
+        cen_t = t_s[lo] + np.arange(1, n + 1) * (t_s[hi_index] - t_s[lo]) / (n + 1)
+        return _hist_counts(cen_t, t_s[lo:hi_index + 1])
 
-    def ratio(k: int, last: int) -> float:
-        return s[k] / km_hat[last] if km_hat[last] != 0 else 1.0
-
-    def step(k: int, last: int) -> None:
+    def step(self, k: int, last: int) -> None:
+        """Events at coordinate ``k`` from the drop of the curve since ``last``, and the KM estimate there."""
+        n_hat, d, km_hat = self.n_hat, self.d, self.km_hat
         if n_hat[k] > 0:
+            ratio = self.s[k] / km_hat[last] if km_hat[last] != 0 else 1.0
             # clamped to [0, n_hat]: R would give negative events where rounding lets S exceed the estimate
-            d[k] = min(max(_rround(n_hat[k] * (1.0 - ratio(k, last))), 0), n_hat[k])
+            d[k] = min(max(_rround(n_hat[k] * (1.0 - ratio)), 0), n_hat[k])
             km_hat[k] = km_hat[last] * (1.0 - d[k] / n_hat[k])
         else:
             d[k] = 0
             km_hat[k] = km_hat[last]
 
-    last = 0
-    # intervals 1 .. n_int - 1
-    for i in range(n_int - 1):
-        lo, up, nxt = int(lower[i]), int(upper[i]), int(lower[i + 1])
-        n_censor[i] = _rround(nrisk[i] * s[nxt] / s[lo] - nrisk[i + 1]) if s[lo] > 0 else 0
-        it = 0
-        while (n_hat[nxt] > nrisk[i + 1]) or ((n_hat[nxt] < nrisk[i + 1]) and (n_censor[i] > 0)):
-            it += 1
-            if it > _MAX_ITER:
-                unsettled.append(f"interval {i + 1} ([{t_risk[i]:g}, {t_risk[i + 1]:g}))")
-                break
-            if n_censor[i] <= 0:
-                cen[lo:up + 1] = 0
-                n_censor[i] = 0
-            if n_censor[i] > 0:
-                cen[lo:up + 1] = spread(i, n_censor[i], nxt)
-            n_hat[lo] = nrisk[i]
-            last = int(last_i[i])
-            for k in range(lo, up + 1):
-                if i == 0 and k == lo:
-                    d[k] = 0
-                    km_hat[k] = 1.0
-                else:
-                    step(k, last)
-                n_hat[k + 1] = n_hat[k] - d[k] - cen[k]
-                if d[k] != 0:
-                    last = k
-            n_censor[i] = n_censor[i] + (n_hat[nxt] - nrisk[i + 1])
-        nrisk[i + 1] = min(nrisk[i + 1], n_hat[nxt])
-        last_i[i + 1] = last
-
-    # the last interval: the average censoring rate of the earlier ones
-    lo, up = int(lower[-1]), int(upper[-1])
-    if n_int > 1:
-        span = t_s[int(upper[-2])] - t_s[int(lower[0])]
-        rate = np.sum(n_censor[:-1]) * (t_s[up] - t_s[lo]) / span if span > 0 else 0.0
-        n_censor[-1] = min(_rround(rate), nrisk[-1])
-    else:
-        n_censor[-1] = 0
-
-    def last_interval_censoring() -> None:
-        if n_censor[-1] <= 0:
-            cen[lo:up] = 0
-            n_censor[-1] = 0
-        if n_censor[-1] > 0:
-            cen[lo:up] = spread(n_int - 1, n_censor[-1], up)
-
-    last_interval_censoring()
-    n_hat[lo] = nrisk[-1]
-    last = int(last_i[-1])
-    for k in range(lo, up + 1):
-        step(k, last)
-        n_hat[k + 1] = n_hat[k] - d[k] - cen[k]
-        if n_hat[k + 1] < 0:
-            n_hat[k + 1] = 0
-            cen[k] = n_hat[k] - d[k]
-        if d[k] != 0:
-            last = k
-
-    # adjust to the total number of events
-    if total_events is not None:
-        tot = float(total_events)
-        if n_int > 1:
-            sum_d_l = float(np.sum(d[:int(upper[-2]) + 1]))
-            if sum_d_l >= tot:
-                d[lo:up + 1] = 0
-                cen[lo:up] = 0
-                n_hat[lo + 1:up + 2] = nrisk[-1]
-        if sum_d_l < tot or n_int == 1:
-            sum_d = float(np.sum(d[:up + 1]))
+    def inner_intervals(self) -> None:
+        """Intervals 1 .. n_int - 1: censorings adjusted until the next published number at risk is matched."""
+        n_hat, d, km_hat, cen, nrisk, n_censor = self.n_hat, self.d, self.km_hat, self.cen, self.nrisk, self.n_censor
+        s, last = self.s, 0
+        for i in range(self.n_int - 1):
+            lo, up, nxt = int(self.lower[i]), int(self.upper[i]), int(self.lower[i + 1])
+            n_censor[i] = _rround(nrisk[i] * s[nxt] / s[lo] - nrisk[i + 1]) if s[lo] > 0 else 0
             it = 0
-            while (sum_d > tot) or ((sum_d < tot) and (n_censor[-1] > 0)):
+            while (n_hat[nxt] > nrisk[i + 1]) or ((n_hat[nxt] < nrisk[i + 1]) and (n_censor[i] > 0)):
                 it += 1
                 if it > _MAX_ITER:
-                    unsettled.append("the total number of events")
+                    self.unsettled.append(f"interval {i + 1} ([{self.t_risk[i]:g}, {self.t_risk[i + 1]:g}))")
                     break
-                n_censor[-1] = n_censor[-1] + (sum_d - tot)
-                last_interval_censoring()
-                n_hat[lo] = nrisk[-1]
-                last = int(last_i[-1])
+                if n_censor[i] <= 0:
+                    cen[lo:up + 1] = 0
+                    n_censor[i] = 0
+                if n_censor[i] > 0:
+                    cen[lo:up + 1] = self.spread(i, n_censor[i], nxt)
+                n_hat[lo] = nrisk[i]
+                last = int(self.last_i[i])
                 for k in range(lo, up + 1):
-                    step(k, last)
-                    if k != up:
-                        n_hat[k + 1] = n_hat[k] - d[k] - cen[k]
-                        if n_hat[k + 1] < 0:
-                            n_hat[k + 1] = 0
-                            cen[k] = n_hat[k] - d[k]
+                    if i == 0 and k == lo:
+                        d[k] = 0
+                        km_hat[k] = 1.0
+                    else:
+                        self.step(k, last)
+                    n_hat[k + 1] = n_hat[k] - d[k] - cen[k]
                     if d[k] != 0:
                         last = k
-                sum_d = float(np.sum(d[:up + 1]))
+                n_censor[i] = n_censor[i] + (n_hat[nxt] - nrisk[i + 1])
+            nrisk[i + 1] = min(nrisk[i + 1], n_hat[nxt])
+            self.last_i[i + 1] = last
 
-    if unsettled:
-        warnings.warn("Guyot reconstruction: the censoring adjustment did not settle for " + ", ".join(unsettled)
-                      + "; check the coordinates and numbers at risk for consistency.", stacklevel=2)
+    def _last_censoring(self) -> None:
+        lo, up = int(self.lower[-1]), int(self.upper[-1])
+        if self.n_censor[-1] <= 0:
+            self.cen[lo:up] = 0
+            self.n_censor[-1] = 0
+        if self.n_censor[-1] > 0:
+            self.cen[lo:up] = self.spread(self.n_int - 1, self.n_censor[-1], up)
 
-    # individual data
-    n0 = int(n_risk_in[0])
-    times: list[float] = []
-    events: list[int] = []
-    for j in range(n_t):
-        if d[j] > 0:
-            times += [t_s[j]] * int(d[j])
-            events += [1] * int(d[j])
-    for j in range(n_t - 1):
-        if cen[j] > 0:
-            times += [(t_s[j] + t_s[j + 1]) / 2.0] * int(cen[j])
-            events += [0] * int(cen[j])
-    rest = n0 - len(times)
-    if rest < 0:
-        warnings.warn(f"Guyot reconstruction: {len(times)} events and censorings for {n0} patients; "
-                      "the inputs are inconsistent.", stacklevel=2)
-    else:
-        times += [t_s[n_t - 1]] * rest
-        events += [0] * rest
-    out = pd.DataFrame({"time": np.asarray(times, dtype=float), "event": np.asarray(events, dtype=int)})
-    return out.sort_values(["time", "event"], ascending=[True, False], kind="stable").reset_index(drop=True)
+    def _sweep_last(self, *, clamp_last: bool) -> None:
+        """Events and numbers at risk over the last interval (``clamp_last``: also the step after its last point)."""
+        lo, up = int(self.lower[-1]), int(self.upper[-1])
+        n_hat, d, cen = self.n_hat, self.d, self.cen
+        n_hat[lo] = self.nrisk[-1]
+        last = int(self.last_i[-1])
+        for k in range(lo, up + 1):
+            self.step(k, last)
+            if clamp_last or k != up:
+                n_hat[k + 1] = n_hat[k] - d[k] - cen[k]
+                if n_hat[k + 1] < 0:
+                    n_hat[k + 1] = 0
+                    cen[k] = n_hat[k] - d[k]
+            if d[k] != 0:
+                last = k
+
+    def last_interval(self) -> None:
+        """The last interval: censored at the average rate of the earlier ones."""
+        t_s, lo, up, n_censor = self.t_s, int(self.lower[-1]), int(self.upper[-1]), self.n_censor
+        if self.n_int > 1:
+            span = t_s[int(self.upper[-2])] - t_s[int(self.lower[0])]
+            rate = np.sum(n_censor[:-1]) * (t_s[up] - t_s[lo]) / span if span > 0 else 0.0
+            n_censor[-1] = min(_rround(rate), self.nrisk[-1])
+        else:
+            n_censor[-1] = 0
+        self._last_censoring()
+        self._sweep_last(clamp_last=True)
+
+    def match_total(self, tot: float) -> None:
+        """Censoring of the last interval adjusted until the events add up to the published total."""
+        lo, up, d = int(self.lower[-1]), int(self.upper[-1]), self.d
+        sum_d_l = 0.0
+        if self.n_int > 1:
+            sum_d_l = float(np.sum(d[:int(self.upper[-2]) + 1]))
+            if sum_d_l >= tot:
+                d[lo:up + 1] = 0
+                self.cen[lo:up] = 0
+                self.n_hat[lo + 1:up + 2] = self.nrisk[-1]
+        if not (sum_d_l < tot or self.n_int == 1):
+            return
+        sum_d = float(np.sum(d[:up + 1]))
+        it = 0
+        while (sum_d > tot) or ((sum_d < tot) and (self.n_censor[-1] > 0)):
+            it += 1
+            if it > _MAX_ITER:
+                self.unsettled.append("the total number of events")
+                break
+            self.n_censor[-1] = self.n_censor[-1] + (sum_d - tot)
+            self._last_censoring()
+            self._sweep_last(clamp_last=False)
+            sum_d = float(np.sum(d[:up + 1]))
+
+    def ipd(self, n0: int) -> pd.DataFrame:
+        """One row per patient: events at the coordinates, censorings midway, the rest censored at the end."""
+        t_s, d, cen, n_t = self.t_s, self.d, self.cen, self.n_t
+        times: list[float] = []
+        events: list[int] = []
+        for j in range(n_t):
+            if d[j] > 0:
+                times += [t_s[j]] * int(d[j])
+                events += [1] * int(d[j])
+        for j in range(n_t - 1):
+            if cen[j] > 0:
+                times += [(t_s[j] + t_s[j + 1]) / 2.0] * int(cen[j])
+                events += [0] * int(cen[j])
+        rest = n0 - len(times)
+        if rest < 0:
+            warnings.warn(f"Guyot reconstruction: {len(times)} events and censorings for {n0} patients; "
+                          "the inputs are inconsistent.", stacklevel=3)
+        else:
+            times += [t_s[n_t - 1]] * rest
+            events += [0] * rest
+        out = pd.DataFrame({"time": np.asarray(times, dtype=float), "event": np.asarray(events, dtype=int)})
+        return out.sort_values(["time", "event"], ascending=[True, False], kind="stable").reset_index(drop=True)

@@ -52,7 +52,7 @@ def kaplan_meier(
         ``n_risk``, ``n_event``, ``n_censor``, ``survival``, ``std_err`` (Greenwood
         standard error of ``S``, ``S sqrt(V)``), ``lower``, ``upper``.
     """
-    from .fit import _read_data  # the same validation as the fits
+    from .likelihood import _read_data  # the same validation as the fits
 
     if conf_type not in CONF_TYPES:
         raise ValueError(f"conf_type must be one of {', '.join(CONF_TYPES)}. Got {conf_type!r}.")
