@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import pickle
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -728,3 +730,21 @@ def test_fuzz_beta_ci_fit(lo, width):
         return
     d = parse({"type": "beta", "ci95": [lo, hi]})
     assert d.interval(0.95) == pytest.approx((lo, hi), abs=1e-6)
+
+
+@pytest.mark.parametrize("args", [(34.2, 9.3, 21.0, 70.0), (-0.69, 1.175, -0.69, 8.0), (0.0, 1.0, -math.inf, 1.0),
+                                  (5.0, 2.0, 0.0, math.inf), (0.0, 1.0, 5.0, 6.0), (0.0, 1.0, -6.0, -5.0)])
+def test_truncnormal_closed_form_moments_match_scipy(args):
+    """The load-time check uses the closed-form moments (no scipy.stats); they must agree with scipy's truncnorm,
+    which results use, including far in a tail."""
+    t = TruncNormal(*args)
+    mean, sd = t.closed_form_moments()
+    assert mean == pytest.approx(t.mean(), rel=1e-9, abs=1e-12)
+    assert sd == pytest.approx(t.std(), rel=1e-7)
+
+
+def test_loading_a_truncated_normal_does_not_import_scipy_stats():
+    code = ("import sys; from heecon.params.distributions import TruncNormal; TruncNormal(34.2, 9.3, 21.0, 70.0); "
+            "print('scipy.stats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"

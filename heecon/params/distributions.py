@@ -498,6 +498,38 @@ class TruncNormal(Distribution):
         )
         self._check_representable()
 
+    def closed_form_moments(self) -> tuple[float, float]:
+        """Mean and SD from the closed form (Johnson, Kotz & Balakrishnan 1994, section 10.1), without scipy.stats:
+        ``mu + sd (phi(a) - phi(b)) / Z`` and ``sd^2 [1 + (a phi(a) - b phi(b)) / Z - ((phi(a) - phi(b)) / Z)^2]``
+        with ``a``, ``b`` the standardised bounds and ``Z`` the mass between them. Used by the load-time check, so
+        that loading a scenario does not build ``scipy.stats.truncnorm`` (importing ``scipy.stats`` was most of
+        ``heecon validate``'s time); :meth:`mean` and :meth:`std`, which results use, stay scipy's."""
+        a, b = (self.lower - self.mu) / self.sd, (self.upper - self.mu) / self.sd
+        with np.errstate(all="ignore"):
+            pa = 0.0 if math.isinf(a) else math.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
+            pb = 0.0 if math.isinf(b) else math.exp(-0.5 * b * b) / math.sqrt(2.0 * math.pi)
+            z = float(special.ndtr(-a) - special.ndtr(-b)) if a > 0 else float(special.ndtr(b) - special.ndtr(a))
+        r = (pa - pb) / z
+        ta = 0.0 if math.isinf(a) else a * pa
+        tb = 0.0 if math.isinf(b) else b * pb
+        var = self.sd * self.sd * max(0.0, 1.0 + (ta - tb) / z - r * r)
+        return self.mu + self.sd * r, math.sqrt(var)
+
+    def _check_representable(self) -> None:
+        """As the base class's check, from :meth:`closed_form_moments`; draws lie within the bounds (a bound that is
+        infinite: within 40 SDs of the mean)."""
+        try:
+            mean, sd = self.closed_form_moments()
+        except (ArithmeticError, ValueError):
+            mean = sd = math.nan
+        lo = self.lower if math.isfinite(self.lower) else self.mu - 40.0 * self.sd
+        hi = self.upper if math.isfinite(self.upper) else self.mu + 40.0 * self.sd
+        _require(
+            all(math.isfinite(v) for v in (mean, sd, lo, hi)),
+            self._where(),
+            f"{self.describe()} has a mean, SD or draws too large to represent in double precision; check its parameters",
+        )
+
     @functools.cached_property
     def _rv(self) -> Any:
         from scipy import stats
