@@ -21,6 +21,7 @@ is ``inf`` at once, never a hang on big integers).
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -396,11 +397,25 @@ class _Compiler:
         raise self.fail(what)
 
 
+@functools.lru_cache(maxsize=4096)
+def _calls(text: str) -> tuple[tuple[str, int], ...]:
+    """(function name, number of arguments) of every call by name in an expression, parsed once per text."""
+    return tuple((node.func.id, len(node.args)) for node in ast.walk(ast.parse(text, mode="eval"))
+                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Name))
+
+
 def check_arity(expr: Expr, functions: Mapping[str, tuple]) -> list[str]:
     """Messages for calls with the wrong number of arguments (checked without evaluating)."""
     problems: list[str] = []
     if expr.constant is not None:
         return problems
+    for name, n in _calls(expr.text):
+        if name in functions:
+            _, lo, hi, doc = functions[name]
+            if not lo <= n <= hi:
+                rng = f"{lo}" if lo == hi else f"{lo} to {hi}"
+                problems.append(f"{name}() takes {rng} arguments, got {n} ({doc})")
+    return problems
     tree = ast.parse(expr.text, mode="eval")
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in functions:
