@@ -317,17 +317,19 @@ def _transition_block(blk: _Block) -> np.ndarray:
 
         return partitioned_transitions(blk)
     state_list = list(scenario.states.values())
-    P = np.zeros((ns, nseg, S, S))
+    # built as planes Pt[r, c] of shape (nseg, ns), contiguous, and transposed once at the end: writing the
+    # [ns, nseg, S, S] layout cell by cell was a strided scatter (most of a cohort PSA's compile time)
+    Pt = np.zeros((S, S, nseg, ns))
     for fi, fst in enumerate(state_list):
         rows = [exp.first[fst.name] + j for j in range(fst.n_sub)]
         if fst.absorbing:
             for r in rows:
-                P[:, :, r, r] = 1.0
+                Pt[r, r] = 1.0
             continue
         cells = scenario.transitions.get(fst.name, {})
         for pos, r in enumerate(rows):
             extra = {"tunnel_cycle": float(pos + 1)} if fst.timed else None
-            total = np.zeros((ns, nseg))
+            total = np.zeros((nseg, ns))
             comp_col = None
             for to, e in cells.items():
                 c = exp.first[to]
@@ -336,11 +338,11 @@ def _transition_block(blk: _Block) -> np.ndarray:
                 if e is None:
                     comp_col = c
                     continue
-                val = E(e, f"transitions.{fst.name}.{to}", extra).T.copy()
+                val = E(e, f"transitions.{fst.name}.{to}", extra).copy()
                 for m in strat.modifiers:
                     if (fst.name, to) in m.transitions:
-                        active = ((firsts >= m.cycles[0]) & (firsts <= m.cycles[1]))[None, :]
-                        mv = E(m.value, f"{m.key}.{m.kind}").T
+                        active = ((firsts >= m.cycles[0]) & (firsts <= m.cycles[1]))[:, None]
+                        mv = E(m.value, f"{m.key}.{m.kind}")
                         if m.kind == "rr":
                             val = np.where(active, val * mv, val)
                         elif m.kind == "value":
@@ -349,29 +351,30 @@ def _transition_block(blk: _Block) -> np.ndarray:
                             with np.errstate(all="ignore"):
                                 val = np.where(active, 1.0 - np.power(np.clip(1.0 - val, 0.0, None), mv), val)
                 if validate:
-                    _check_probability(val, f"transitions.{fst.name}.{to}", scenario, strat, firsts, problems, e,
+                    _check_probability(val.T, f"transitions.{fst.name}.{to}", scenario, strat, firsts, problems, e,
                                        blk.known(e) or any(blk.known(m.value) for m in strat.modifiers))
-                P[:, :, r, c] += val
+                Pt[r, c] += val
                 total += val
             if fst.tunnel:
                 nxt = r + 1 if pos + 1 < fst.tunnel else exp.first[fst.tunnel_exit]  # type: ignore[index]
                 comp_col = nxt
+            tt = total.T  # [ns, nseg], the layout of the messages
             if comp_col is not None:
                 rest = 1.0 - total
                 if validate:
-                    bad = rest < -PROB_TOL
+                    bad = rest.T < -PROB_TOL
                     if np.any(bad):
                         _report(problems, scenario, f"transitions.{fst.name}", strat, firsts, bad,
-                                lambda i, j: f"the probabilities of leaving '{fst.name}' sum to {total[i, j]:.6g} > 1, "
+                                lambda i, j: f"the probabilities of leaving '{fst.name}' sum to {tt[i, j]:.6g} > 1, "
                                              "so the complement \"C\" would be negative")
-                P[:, :, r, comp_col] += np.clip(rest, 0.0, None)
+                Pt[r, comp_col] += np.clip(rest, 0.0, None)
             elif validate:
-                bad = np.abs(total - 1.0) > PROB_TOL
+                bad = np.abs(tt - 1.0) > PROB_TOL
                 if np.any(bad):
                     _report(problems, scenario, f"transitions.{fst.name}", strat, firsts, bad,
-                            lambda i, j: f"row '{fst.name}' sums to {total[i, j]:.9g}; rows must sum to 1 "
+                            lambda i, j: f"row '{fst.name}' sums to {tt[i, j]:.9g}; rows must sum to 1 "
                                          "(or use \"C\" for the complement)")
-    return P
+    return Pt.transpose(3, 2, 0, 1)
 
 
 def _state_reward_block(blk: _Block, R: int) -> np.ndarray:
@@ -382,38 +385,39 @@ def _state_reward_block(blk: _Block, R: int) -> np.ndarray:
     sector_idx = {s: i for i, s in enumerate(scenario.sectors)}
     iq, il = R - 2, R - 1
     dt = scenario.settings.cycle_years
-    V = np.zeros((ns, nseg, S, R))
+    Vt = np.zeros((S, R, nseg, ns))  # planes (nseg, ns), transposed once at the end (see _transition_block)
     for fi, fst in enumerate(state_list):
         for pos in range(fst.n_sub):
             r = exp.first[fst.name] + pos
             extra = {"tunnel_cycle": float(pos + 1)} if fst.timed else None
             for sec, e in fst.costs.items():
-                v = E(e, f"{fst.key}.costs.{sec}", extra).T
+                v = E(e, f"{fst.key}.costs.{sec}", extra)
                 if validate:
-                    _check_nonneg(v, f"{fst.key}.costs.{sec}", scenario, strat, firsts, problems, e, blk.known(e))
-                V[:, :, r, sector_idx[sec]] += v
+                    _check_nonneg(v.T, f"{fst.key}.costs.{sec}", scenario, strat, firsts, problems, e, blk.known(e))
+                Vt[r, sector_idx[sec]] += v
             if not fst.dead:
                 ue = strat.utilities.get(fst.name, fst.utility)
                 ukey = f"{strat.key}.utilities.{fst.name}" if fst.name in strat.utilities else f"{fst.key}.utility"
-                u = E(ue, ukey, extra).T
+                up = E(ue, ukey, extra)
                 if validate:
+                    u = up.T
                     bad = (np.zeros(u.shape, bool) if blk.known(ue) else ~np.isfinite(u)) | (u > 1.0 + 1e-12)
                     if np.any(bad):
                         _report(problems, scenario, ukey, strat, firsts, bad,
                                 lambda i, j: f"utility is {u[i, j]:.10g}{_from(ue, u[i, j])}; utilities must be "
                                              "finite and at most 1")
-                V[:, :, r, iq] = u * dt
-                V[:, :, r, il] = dt
+                Vt[r, iq] = up * dt
+                Vt[r, il] = dt
     for c in strat.extra_costs:
         active = (firsts >= c.cycles[0]) & (firsts <= c.cycles[1])
         for sec, e in c.costs.items():
-            v = E(e, f"{c.key}.costs.{sec}").T * active[None, :]
+            v = E(e, f"{c.key}.costs.{sec}") * active[:, None]
             if validate:
-                _check_nonneg(v, f"{c.key}.costs.{sec}", scenario, strat, firsts, problems, e, blk.known(e))
+                _check_nonneg(v.T, f"{c.key}.costs.{sec}", scenario, strat, firsts, problems, e, blk.known(e))
             for sname in c.states:
                 for pos in range(scenario.states[sname].n_sub):
-                    V[:, :, exp.first[sname] + pos, sector_idx[sec]] += v
-    return V
+                    Vt[exp.first[sname] + pos, sector_idx[sec]] += v
+    return Vt.transpose(3, 2, 0, 1)
 
 
 def _transition_reward_block(blk: _Block, R: int, has_tr: bool) -> np.ndarray:
@@ -498,7 +502,8 @@ def _expr_text(e: Expr) -> str:
 
 
 def _squeeze_samples(x: np.ndarray) -> np.ndarray:
-    if x.shape[0] > 1 and np.all(x == x[:1]):
+    # the second sample first: in a PSA it differs from the first, and the full comparison is skipped
+    if x.shape[0] > 1 and np.array_equal(x[1], x[0]) and np.all(x == x[:1]):
         return np.ascontiguousarray(x[:1])
     return x
 
