@@ -365,3 +365,16 @@ def test_load_results_rejects_what_is_not_a_results_folder(tmp_path):
     (tmp_path / "summary.json").write_text('{"settings": {}}')
     with pytest.raises(ResultsFolderError, match="strategies"):
         load_results(tmp_path)
+
+
+def test_default_figures_never_overwrite_a_figures_folder_heecon_did_not_write(tmp_path):
+    from heecon.execution.files import OutputError
+
+    res = make_results(tmp_path / "r", n_psa=0, dsa=False)
+    default_figures(res.dir)  # heecon's own figures/: replaced freely
+    default_figures(res.dir)
+    mine = res.dir / "figures" / "my_chart.png"
+    mine.write_bytes(b"user's figure")
+    with pytest.raises(OutputError, match="my_chart.png"):
+        default_figures(res.dir)
+    assert mine.read_bytes() == b"user's figure"

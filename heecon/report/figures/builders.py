@@ -146,12 +146,16 @@ def default_figures(results_dir: str | Path) -> list[Path]:
     tornado; with ``dsa_two_way.csv``: heat map; with ``budget_impact.csv`` (year, payer, net_cost): budget
     impact. Returns the paths written (PNG then SVG for each figure).
     """
+    from heecon.execution.files import output_entries
+
     data = results_dir if isinstance(results_dir, ResultsData) else load_results(results_dir)
-    out_dir = data.path / "figures"
     paths: list[Path] = []
-    for name, _caption, build in figure_builders(data):
-        if isinstance(build, Path):  # an analysis's own figure: already in its folder
-            continue
-        axes = build()
-        paths += save_figure(axes, out_dir / name)
+    # figures/ is the report's entry of the folder (the next `heecon run` or `heecon report` replaces it); it is
+    # written beside the old one and swapped in, and refused if the folder's figures/ is not heecon's
+    with output_entries(data.path, "report", ["figures"]) as tmp:
+        for name, _caption, build in figure_builders(data):
+            if isinstance(build, Path):  # an analysis's own figure: already in its folder
+                continue
+            axes = build()
+            paths += [data.path / "figures" / p.name for p in save_figure(axes, tmp / "figures" / name)]
     return paths
