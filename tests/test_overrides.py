@@ -133,3 +133,13 @@ def test_validate_warns_when_a_base_case_value_lies_far_from_its_distribution(tm
                          ids=lambda p: p.stem)
 def test_shipped_scenarios_have_no_such_warning(path):
     assert scenario_warnings(load_scenario(path, check=False)) == []
+
+
+def test_label_unit_and_notes_of_a_parameter_reach_the_evidence_table():
+    from heecon.report.evidence import evidence_markdown
+
+    sc = load_scenario(FMH6, ['parameters.c_int={value = 2000, unit = "GBP per cycle", label = "intervention cost", '
+                              'notes = "list price, 2024 catalogue", source = "FMH-6 benchmark"}'])
+    line = next(ln for ln in evidence_markdown(sc).splitlines() if ln.startswith("| `c_int`"))
+    assert line.startswith("| `c_int` (intervention cost) | 2,000 GBP per cycle |")
+    assert line.endswith("FMH-6 benchmark Notes: list price, 2024 catalogue |")

@@ -44,6 +44,9 @@ def evidence_rows(scenario: Scenario) -> list[dict[str, Any]]:
             "price_year": p.price_year if p.price_index is None or p.price_year is None else f"{p.price_year} ({p.price_index})",
             "assumption": _is_assumption(p),
             "derived": base is None,
+            "label": p.label,
+            "unit": p.unit,
+            "notes": p.notes,
         })
     return rows
 
@@ -94,6 +97,9 @@ def evidence_markdown(scenario: Scenario) -> str:
     for r in rows:
         rng = f"{_fmt(r['range'][0])} to {_fmt(r['range'][1])}" if r["range"] else ""
         value = f"`{r['value']}`" if r["derived"] else _fmt(r["value"])
-        lines.append(f"| `{r['parameter']}` | {value} | {_fmt(r['value_model_price_year'])} | {_cell(r['distribution'])} | "
-                     f"{rng} | {_fmt(r['price_year'])} | {'**A**' if r['assumption'] else ''} | {_cell(r['source'])} |")
+        value += f" {_cell(r['unit'])}" if r["unit"] else ""
+        name = f"`{r['parameter']}`" + (f" ({_cell(r['label'])})" if r["label"] else "")
+        source = _cell(r["source"]) + (f" Notes: {_cell(r['notes'])}" if r["notes"] else "")
+        lines.append(f"| {name} | {value} | {_fmt(r['value_model_price_year'])} | {_cell(r['distribution'])} | "
+                     f"{rng} | {_fmt(r['price_year'])} | {'**A**' if r['assumption'] else ''} | {source} |")
     return "\n".join(lines) + "\n"

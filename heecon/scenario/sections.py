@@ -312,9 +312,7 @@ def read_parameter(name: str, spec: Any, key: str, rd: Reader) -> Parameter | No
     p = Parameter(name=name, expr=e, key=key)
     for k in ("source", "unit", "label", "notes"):
         if k in spec:
-            v = rd.string(spec[k], f"{key}.{k}")
-            if k != "notes":
-                setattr(p, k, v)
+            setattr(p, k, rd.string(spec[k], f"{key}.{k}"))
     if "price_year" in spec:
         v = rd.number(spec["price_year"], f"{key}.price_year", lo=1900, hi=2200, integer=True)
         p.price_year = int(v) if v is not None else None

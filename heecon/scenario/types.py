@@ -103,6 +103,7 @@ class Parameter:
     label: str | None = None
     assumption: bool = False
     price_index: str | None = None  # a [price_indices.NAME] (None: the scenario's [price_index])
+    notes: str | None = None  # free text shown with the source in the evidence table
     dist: Any = None  # the parsed distribution (heecon.params.Distribution), parsed once at load
     recentred_from: Any = None  # the file's distribution, when --set moved the value and dist follows it
 
