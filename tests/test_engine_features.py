@@ -370,3 +370,19 @@ def test_named_price_indices_uprate_each_parameter_with_its_own_index(tmp_path):
         load_scenario(write(tmp_path, text.replace('price_index = "gdp"', 'price_index = "gpd"'), "typo.toml"))
     with pytest.raises(ScenarioError, match="2014 is not covered by \\[price_indices.gdp\\]"):
         load_scenario(write(tmp_path, text.replace('c_police = { value = 100, price_year = 2015', 'c_police = { value = 100, price_year = 2014'), "y.toml"))
+
+
+def test_counters_no_covariate_reads_are_not_given_to_the_kernel():
+    import numpy as np
+
+    from heecon.model.microsim import _drop_unread_counters
+
+    g_tr = np.zeros((1, 3, 3, 2))
+    g_ev = np.zeros((1, 2, 2))
+    g_ev[0, 1, 1] = 0.3  # the second counter is read by event 1's covariate, the first by nothing
+    kw = {"gamma_tr": g_tr, "ev_gamma": g_ev, "ev_counter": np.array([[1.0, 0.0], [0.0, 1.0]])}
+    assert _drop_unread_counters(kw, ["a", "b"]) == ["b"]
+    assert kw["gamma_tr"].shape == (1, 3, 3, 1) and kw["ev_gamma"][0, 1, 0] == 0.3
+    assert kw["ev_counter"].tolist() == [[0.0], [1.0]]
+    kw2 = {"gamma_tr": np.ones((1, 3, 3, 1)), "ev_gamma": np.zeros((1, 2, 1)), "ev_counter": np.ones((2, 1))}
+    assert _drop_unread_counters(kw2, ["c"]) == ["c"] and kw2["gamma_tr"].shape[-1] == 1
