@@ -12,6 +12,7 @@ import pytest
 import heecon
 from heecon.scenario.errors import ScenarioError
 
+from .conftest import SCENARIOS
 from .scenario_factory import base_scenario, write_scenario
 
 
@@ -102,3 +103,18 @@ def test_a_scenario_without_analysis_sections_gets_none_and_its_numbers_do_not_c
     assert "qalys_cba" not in run.base.outcomes.columns
     assert not any(f.name in ("dsa.csv", "cba.csv") for f in (tmp_path / "o").iterdir())
     assert np.isfinite(run.base.outcomes["qalys"]).all()
+
+
+def test_a_scenario_row_uses_the_lean_base_case_with_the_same_bits():
+    """Scenario and subgroup rows run the microsimulation without per-cycle output: the outcome frame must be the
+    full base case's, bit for bit (events booked in expectation aside: they need the per-cycle occupancy)."""
+    from heecon.outcomes.base_case import base_case_outcomes, run_base_case
+
+    sc = heecon.load_scenario(SCENARIOS / "mbt_aspd_vs_pau.toml", ["settings.individuals=300"])
+    full = run_base_case(sc).outcomes
+    lean = base_case_outcomes(sc)
+    assert list(lean.columns) == list(full.columns)
+    expected = {f"events:{n}" for n, e in sc.microsim.events.items() if e.expected}
+    same = [c for c in full.columns if c not in expected]
+    pd.testing.assert_frame_equal(lean[same], full[same], check_exact=True)
+    assert lean[sorted(expected)].isna().all().all()

@@ -223,6 +223,26 @@ def run_base_case(scenario: Scenario) -> BaseCaseResult:
     return base_case_result(scenario, evaluate_base(scenario))
 
 
+def base_case_outcomes(scenario: Scenario) -> pd.DataFrame:
+    """The base case's outcome frame only (:attr:`BaseCaseResult.outcomes`, the same bits), without the trace,
+    per-cycle rewards and trajectories: what a scenario or subgroup row needs. A microsimulation then runs without
+    per-cycle output (several times faster); events booked in expectation, which come from that output, are NaN."""
+    st = scenario.settings
+    if st.engine != "microsim":
+        return run_base_case(scenario).outcomes
+    from heecon.engine.evaluate import EngineRun
+    from heecon.engine.microsim.evaluate import evaluate_microsim
+    from heecon.model.markov import compile_model
+
+    model = compile_model(scenario)
+    run = evaluate_microsim(scenario, None, 1, n_keep=0, n_traj=0)
+    eng = EngineRun(model, run.totals[0], None, None, se=run.se[0], inc_se=run.inc_se[0],
+                    event_names=list(run.event_names), events=run.events[0], n_individuals=run.n_individuals)
+    outcomes = outcome_frame(scenario, eng.totals, model.reward_names)
+    _add_monte_carlo_columns(scenario, outcomes, eng)
+    return outcomes
+
+
 def base_case_result(scenario: Scenario, run: Any) -> BaseCaseResult:
     """The base case's frames from the engine's arrays (``heecon.engine.evaluate.EngineRun``), for either engine."""
     model = run.model
