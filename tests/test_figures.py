@@ -83,7 +83,8 @@ def test_format_money_compact(x, cur, text):
 
 
 def test_currency_label_says_price_year_or_that_it_is_missing():
-    assert currency_label("GBP", 2023) == "£, GBP, 2023 prices"
+    assert currency_label("GBP", 2023) == "£, GBP, 2023/24 prices"
+    assert currency_label("USD", 2023) == "$, USD, 2023 prices"
     assert "price year not stated" in currency_label("GBP", None)
 
 
@@ -110,7 +111,7 @@ def test_ce_plane_plots_every_sample_increment_and_the_wtp_lines(res):
     for w, lab in ((20000, "WTP £20k/QALY"), (30000, "WTP £30k/QALY")):
         line = _by_label(ax.lines, lab)
         np.testing.assert_allclose(line.get_ydata(), w * np.asarray(line.get_xdata()))
-    assert "£" in ax.get_ylabel() and "GBP" in ax.get_ylabel() and "2023 prices" in ax.get_ylabel()
+    assert "£" in ax.get_ylabel() and "GBP" in ax.get_ylabel() and "2023/24 prices" in ax.get_ylabel()
     assert "QALY" in ax.get_xlabel() and "Usual care" in ax.get_xlabel()
     assert "200" in ax.get_title()
     assert ax.yaxis.get_major_formatter()(12000, 0) == "£12k"
@@ -152,7 +153,7 @@ def test_ceac_lines_equal_the_ceac_columns_and_the_frontier_is_marked(res):
     np.testing.assert_array_equal(y[on], frame["frontier_probability"].to_numpy()[on])
     assert np.isnan(y[~on]).all()
     assert band.get_linewidth() > _by_label(ax.lines, "Usual care").get_linewidth()
-    assert "£" in ax.get_xlabel() and "2023 prices" in ax.get_xlabel()
+    assert "£" in ax.get_xlabel() and "2023/24 prices" in ax.get_xlabel()
     assert ax.get_ylabel() == "Probability cost-effective"
     assert ax.get_ylim()[0] <= 0 and ax.get_ylim()[1] >= 1
 
@@ -203,7 +204,7 @@ def test_tornado_from_a_table_needs_the_base(res):
         tornado(tab)
     ax = tornado(tab.assign(base_inc_nmb=-4000.0), currency="GBP", price_year=2023)
     assert _by_label(ax.lines, "Base case").get_xdata()[0] == -4000.0
-    assert "2023 prices" in ax.get_xlabel()
+    assert "2023/24 prices" in ax.get_xlabel()
     ax = tornado(tab, base=-4000.0, max_parameters=3)
     assert len(ax.get_yticklabels()) == 3
 
@@ -221,7 +222,7 @@ def test_two_way_heatmap_is_the_pivot_of_inc_nmb(res):
     np.testing.assert_allclose(np.asarray(mesh.get_array()).reshape(expected.shape), expected.to_numpy())
     assert ax.get_xlabel() == "c_IP" and ax.get_ylabel() == "u_CS"
     cbar_label = mesh.colorbar.ax.get_ylabel()
-    assert "£" in cbar_label and "2023 prices" in cbar_label
+    assert "£" in cbar_label and "2023/24 prices" in cbar_label
 
 
 def test_two_way_heatmap_draws_the_zero_contour_when_the_decision_changes():
@@ -272,7 +273,7 @@ def test_costs_by_sector_bars_equal_the_per_cycle_costs(res):
     np.testing.assert_allclose([p.get_height() for p in health.patches], f["health"])
     np.testing.assert_allclose([p.get_height() for p in interv.patches], f["intervention"])
     np.testing.assert_allclose([p.get_y() for p in interv.patches], f["health"])  # stacked on health
-    assert "£" in axes[0].get_ylabel() and "2023 prices" in axes[0].get_ylabel()
+    assert "£" in axes[0].get_ylabel() and "2023/24 prices" in axes[0].get_ylabel()
     assert "per cycle" in axes[0].get_ylabel()
 
 
@@ -317,7 +318,7 @@ def test_budget_impact_grouped_bars():
     np.testing.assert_allclose([p.get_height() for p in nhs.patches], [100e3, 80e3, 60e3])
     np.testing.assert_allclose([p.get_height() for p in police.patches], [-20e3, -25e3, -30e3])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "3"]
-    assert "£" in ax.get_ylabel() and "2023 prices" in ax.get_ylabel()
+    assert "£" in ax.get_ylabel() and "2023/24 prices" in ax.get_ylabel()
 
 
 def test_figures_use_the_okabe_ito_palette():

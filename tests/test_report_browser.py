@@ -233,6 +233,9 @@ _PROBE = """(async () => {
     text: document.body.innerText,
     title: document.title,
     height: Math.ceil(document.documentElement.scrollHeight),
+    width: Math.ceil(document.documentElement.scrollWidth),
+    sections: Array.from(document.querySelectorAll('main > section')).map(s => s.id),
+    first: (document.querySelector('main > section') || {innerText: ''}).innerText,
   });
 })()"""
 
@@ -330,3 +333,30 @@ def test_report_renders_cleanly_with_every_image_and_the_headline(browser, repor
         dest = ROOT / "results" / "report_screenshot.png"
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(keep, dest)
+
+
+def test_flagship_report_opens_with_the_answer_and_fits_1280_px(browser, tmp_path):
+    """The default run's report of the flagship (small sizes): the answer per payer is the first section, the
+    default run's analyses, the parameter table and the study's account follow, the events-averted figure and a
+    tornado per perspective load, no table or figure makes the page wider than 1280 px, no temporary folder is
+    named, and the CHEERS checklist counts are the summary's."""
+    import heecon
+
+    sc = heecon.load_scenario(ROOT / "scenarios" / "mbt_aspd_vs_pau.toml", ["settings.individuals=300"])
+    heecon.run(sc, psa=25, out=tmp_path / "flag", report=True)
+    out = render(browser, (tmp_path / "flag" / "report.html").as_uri())
+    assert out["errors"] == []
+    assert out["sections"][0] == "answer"
+    assert {"scenario-analysis", "one-way", "thresholds", "subgroups", "voi", "cba", "evidence", "study",
+            "cheers"} <= set(out["sections"])
+    first = " ".join(out["first"].split())
+    assert "Per man" in first and "justice system" in first and "Prison-years" in first
+    assert "PSA samples" in first and "pays for itself" in first
+    ids = {i["id"] for i in out["images"]}
+    assert {"fig-events_averted", "fig-tornado_public_sector", "fig-tornado_nhs_pss"} <= ids
+    assert all(i["complete"] and i["width"] > 0 for i in out["images"])
+    assert out["width"] <= 1280, out["width"]
+    assert ".partial-" not in out["text"]
+    cheers = json.loads((tmp_path / "flag" / "summary.json").read_text())["cheers"]
+    assert cheers["reported"] >= 24 and cheers["of"] == 28
+    assert f"{cheers['reported']} items reported" in out["text"]

@@ -101,7 +101,7 @@ def run(
 
         typer.echo(json.dumps({**res.summary(), "trace": trace_json(res.base.trace)}, indent=2))
         return
-    from heecon.report.console import print_base_case, print_headline, print_psa
+    from heecon.report.console import print_answer, print_base_case, print_headline, print_psa
 
     print_base_case(res.base, None)
     if res.psa is not None:
@@ -109,3 +109,5 @@ def run(
     if len(sc.strategies) > 1:
         print_headline(res.base, res.psa)
     typer.echo(f"Results written to {out_dir}/")
+    if len(sc.strategies) > 1:
+        print_answer(res.base, res.psa, res.analyses)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-__all__ = ["ANALYST", "CHEERS_2022", "CHEERS_REFERENCE", "CheersEntry", "CheersItem", "cheers_checklist"]
+__all__ = ["ANALYST", "CHEERS_2022", "CHEERS_REFERENCE", "CheersEntry", "CheersItem", "cheers_checklist", "cheers_counts"]
 
 CHEERS_REFERENCE = (
     "Husereau D, Drummond M, Augustovski F, et al. Consolidated Health Economic Evaluation Reporting Standards "
@@ -232,4 +232,60 @@ def cheers_checklist(summary: Mapping[str, Any], sections: Iterable[str]) -> lis
     e[26] = ("analyst", ANALYST + " (findings, limitations, generalisability, equity).", None)
     e[27] = ("analyst", ANALYST + ".", None)
     e[28] = ("analyst", ANALYST + ".", None)
+    _from_study(e, summary)
     return [CheersEntry(item, *e[item.number]) for item in CHEERS_2022]
+
+
+#: CHEERS items answered by a scenario's ``[report]`` text (heecon.scenario.analyses.REPORT_TEXT_KEYS).
+_TEXT_ITEMS = {3: "objective", 4: "analysis_plan", 5: "population", 6: "setting", 7: "comparators", 8: "perspective",
+               9: "time_horizon", 10: "discount_rate", 12: "outcomes", 13: "valuation", 14: "resources",
+               16: "model_rationale", 17: "analytics", 18: "heterogeneity", 19: "distributional", 21: "engagement",
+               25: "engagement_effect", 26: "limitations", 27: "funding", 28: "conflicts"}
+
+
+def _excerpt(text: str, n: int = 140) -> str:
+    t = " ".join(str(text).split())
+    return t if len(t) <= n else t[: n - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _from_study(e: dict[int, tuple[str, str, str | None]], summary: Mapping[str, Any]) -> None:
+    """Items the study's own account (``[report]`` texts), the answer, the parameter table and the default run's
+    analyses answer, upgraded to reported; what is missing stays as the model left it, with its reason."""
+    texts = summary.get("report_texts") or {}
+    files = set((summary.get("analyses") or {}).get("files") or [])
+    answer = summary.get("answer") or {}
+    for n, key in _TEXT_ITEMS.items():
+        if texts.get(key):
+            e[n] = ("reported", f"About the study: {_excerpt(texts[key])}", "study")
+    if answer.get("strategies"):
+        e[1] = ("reported", "The heading identifies an economic evaluation, names the analysis each perspective "
+                "gives (cost-utility, cost-consequence, cost-benefit) and the strategies compared.", "top")
+        if texts.get("objective"):
+            e[2] = ("reported", "The answer opens the report as its structured summary: the question (About the "
+                    "study), the money per payer with PSA intervals, the measures and QALYs, whether it pays for "
+                    "itself with its probability and drivers, and the analysis named.", "answer")
+    if "subgroups.csv" in files:
+        why = f" {_excerpt(texts['heterogeneity'])}" if texts.get("heterogeneity") else ""
+        e[18] = ("reported", "Results by subgroup (subgroups.csv) in 'For whom'." + why, "subgroups")
+    if summary.get("psa") and ({"dsa.csv", "scenario_analysis.csv"} & files):
+        e[20] = ("reported", "PSA of every uncertain parameter, one-way sensitivity per perspective, break-even "
+                 "values, the scenario analysis of variants and structural alternatives, value of information.",
+                 "uncertainty")
+        e[24] = ("reported", "Probability cost-effective and of paying for itself, PSA intervals per payer, the "
+                 "tornado per perspective, break-even values and the scenario table show how uncertainty and "
+                 "structural choices move the result.", "scenario-analysis" if "scenario_analysis.csv" in files
+                 else "one-way")
+    if summary.get("has_evidence_table"):
+        e[22] = ("reported", "Every parameter with its value, PSA distribution, price year and source (the "
+                 "scenario's evidence table), assumptions flagged.", "evidence")
+    if summary.get("settings", {}).get("price_year") and texts.get("resources") and summary.get("has_evidence_table"):
+        e[15] = ("reported", "Currency and price year in Conventions; each cost's own price year and the index that "
+                 "converts it in the parameter table.", "evidence")
+
+
+def cheers_counts(entries: Iterable[CheersEntry]) -> dict[str, int]:
+    """How many of the 28 items are reported, partly reported and left to the analyst."""
+    entries = list(entries)
+    return {"reported": sum(x.status == "reported" for x in entries),
+            "partly": sum(x.status == "partly" for x in entries),
+            "not_reported": sum(x.status == "analyst" for x in entries), "of": len(entries)}

@@ -9,6 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from heecon.report.answer import perspective_short
+
 
 def money(x: float, currency: str = "GBP") -> str:
     sym = {"GBP": "£", "USD": "$", "EUR": "€"}.get(currency, "")
@@ -17,33 +19,54 @@ def money(x: float, currency: str = "GBP") -> str:
     return f"{'-' if x < 0 else ''}{sym}{abs(x):,.0f}" if sym else f"{x:,.0f} {currency}"
 
 
+def price_text(year: Any, currency: str | None) -> str:
+    """UK public-sector prices are financial years: 2023 reads "2023/24" (GBP); other currencies keep the year."""
+    if year is None:
+        return ""
+    return f"{int(year)}/{(int(year) + 1) % 100:02d}" if currency == "GBP" else f"{int(year)}"
+
+
+def print_answer(result: Any, psa: Any = None, analyses: Any = None, console: Console | None = None) -> None:
+    """The commissioner's answer (heecon.report.answer), printed last so that it is the screen a run ends on."""
+    from heecon.report.answer import answer, answer_lines
+
+    con = console or Console(width=120)
+    lines = answer_lines(answer(result, psa, analyses))
+    if not lines:
+        return
+    con.print("[bold]The answer[/bold] (per man, discounted; PSA intervals and probabilities where a PSA ran)")
+    for ln in lines:
+        con.print(ln, highlight=False)
+
+
 def print_base_case(result: Any, out_dir: Path | None = None, console: Console | None = None) -> None:
     con = console or Console(width=120)
     sc = result.scenario
     st = sc.settings
     cur = st.currency
     con.print(f"[bold]{sc.title}[/bold]")
-    price = f", {st.price_year} prices" if st.price_year else ""
+    price = f", {price_text(st.price_year, cur)} prices" if st.price_year else ""
     con.print(
         f"{st.engine} model, {st.n_cycles} cycles of {st.cycle_length_months:g} months ({st.horizon_years:g} years); "
         f"counting: {st.counting}; discounting {st.discounting}: costs {st.discount_costs.describe()}, "
-        f"effects {st.discount_effects.describe()}; perspective: {st.perspective}; {cur}{price}"
+        f"effects {st.discount_effects.describe()}; perspective: {perspective_short(st.perspective)}; {cur}{price}"
     )
+    # sectors as rows, strategies as columns: as many sectors as a scenario has, nothing is cut at 80-120 columns
+    from heecon.report.answer import sector_label
+
     t = Table(title="Per person (discounted)")
-    t.add_column("Strategy")
-    t.add_column("Costs", justify="right")
+    t.add_column("")
+    names = list(result.outcomes.index)
+    for name in names:
+        t.add_column(sc.strategies[name].label or name, justify="right")
+    t.add_row("Costs (" + perspective_short(st.perspective) + ")", *[money(result.outcomes.loc[n, "costs"], cur) for n in names])
     for s in sc.sectors:
         if (result.outcomes[s] != 0).any():
-            t.add_column(s, justify="right")
-    t.add_column("QALYs", justify="right")
-    t.add_column("Life years", justify="right")
-    for name, r in result.outcomes.iterrows():
-        row = [f"{sc.strategies[name].label} ({name})", money(r["costs"], cur)]
-        row += [money(r[s], cur) for s in sc.sectors if (result.outcomes[s] != 0).any()]
-        row += [f"{r['qalys']:.4f}", f"{r['lys']:.4f}"]
-        t.add_row(*row)
+            t.add_row(f"  {sector_label(s)}", *[money(result.outcomes.loc[n, s], cur) for n in names])
+    t.add_row("QALYs", *[f"{result.outcomes.loc[n, 'qalys']:.4f}" for n in names])
+    t.add_row("Life years", *[f"{result.outcomes.loc[n, 'lys']:.4f}" for n in names])
     con.print(t)
-    it = Table(title=f"Incremental analysis ({st.perspective} perspective)")
+    it = Table(title=f"Incremental analysis ({perspective_short(st.perspective)} perspective)")
     for c in ("Strategy", "Costs", "QALYs", "Inc. costs", "Inc. QALYs", "ICER", "Status"):
         it.add_column(c, justify="left" if c in ("Strategy", "Status") else "right")
     status_text = {"ref": "reference", "ND": "frontier", "D": "dominated", "ED": "ext. dominated"}
@@ -132,7 +155,7 @@ def print_headline(result: Any, psa: Any = None, console: Console | None = None)
         t = Table(title=f"Headline per person: {strat} vs {h['comparator']} (discounted)")
         t.add_column("")
         for p in persp:
-            t.add_column(p, justify="right")
+            t.add_column(perspective_short(p), justify="right")
 
         def row(label: str, fn: Any) -> None:
             t.add_row(label, *[fn(cells[p]) if p in cells else "—" for p in persp])
@@ -160,6 +183,6 @@ def print_headline(result: Any, psa: Any = None, console: Console | None = None)
                 if e and e.get("averted_per_100") is not None:
                     cpa = e.get("cost_per_averted")
                     word = "net saving" if cpa is not None and cpa < 0 else "net cost"
-                    con.print(f"{p}: {e['strategy']} vs {h['comparator']}: {e['averted_per_100']:.1f} {lab} averted per 100 "
+                    con.print(f"{perspective_short(p)}: {e['strategy']} vs {h['comparator']}: {e['averted_per_100']:.1f} {lab} averted per 100 "
                               f"people; {word} per {sing} averted "
                               f"{money(abs(cpa), cur) if cpa is not None else 'n/a'}")

@@ -44,10 +44,13 @@ def money_formatter(currency: str | None = "GBP") -> Any:
 
 
 def currency_label(currency: str | None, price_year: int | None) -> str:
-    """``£, GBP, 2023 prices`` (or ``price year not stated``)."""
+    """``£, GBP, 2023/24 prices`` (a UK financial year for GBP; ``USD, 2023 prices``; or ``price year not
+    stated``)."""
     sym = _symbol(currency)
     cur = f"{sym}, {currency}" if sym else (currency or "currency not stated")
-    year = f"{price_year} prices" if price_year else "price year not stated"
+    # UK public-sector costs are in financial years: 2023 reads 2023/24
+    fy = f"{int(price_year)}/{(int(price_year) + 1) % 100:02d}" if price_year and currency == "GBP" else price_year
+    year = f"{fy} prices" if price_year else "price year not stated"
     return f"{cur}, {year}"
 
 

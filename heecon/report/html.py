@@ -10,113 +10,40 @@ impact tables, conventions, provenance, and the CHEERS 2022 checklist.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import html
-import math
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
-import pandas as pd
 
 from heecon import __version__
 from heecon.execution.files import output_entries, write_atomic
+from heecon.report.answer import perspective_label, perspective_short, sector_label
 from heecon.report.cheers import CHEERS_REFERENCE, cheers_checklist
 from heecon.report.figures import figure_builders, save_figure
-from heecon.report.format import format_money
+from heecon.report.html_parts import (
+    final_path,
+    _esc,
+    _finite,
+    _money,
+    _q,
+    _prob,
+    _wtp_key,
+    _generic,
+    _table,
+    _frame_table,
+    _Figs,
+    _sec,
+)
 from heecon.report.results_data import ResultsData, ResultsFolderError, load_results  # noqa: F401  (ResultsFolderError: raised by load_results; build_report documents it)
 
 __all__ = ["Headline", "build_report", "write_report", "headline", "render_report"]
 
 _STATUS = {"ref": "reference (cheapest on the frontier)", "ND": "on the frontier", "D": "dominated",
            "ED": "extendedly dominated"}
-
-
-# ------------------------------------------------------------------------------------------ formatting
-
-
-def _esc(x: Any) -> str:
-    return html.escape(str(x), quote=True)
-
-
-def _finite(x: Any) -> bool:
-    try:
-        return x is not None and math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
-def _money(x: Any, cur: str | None) -> str:
-    return format_money(float(x), cur, compact=False) if _finite(x) else "—"
-
-
-def _q(x: Any, nd: int = 4) -> str:
-    return f"{float(x):.{nd}f}" if _finite(x) else "—"
-
-
-def _prob(p: Any) -> str:
-    return f"{float(p):.2f}" if _finite(p) else "—"
-
-
-def _wtp_key(w: float) -> str:
-    return str(int(w) if float(w).is_integer() else w)
-
-
-def _generic(x: Any, money: bool, cur: str | None) -> str:
-    if isinstance(x, (bool, np.bool_)):
-        return str(x)
-    if isinstance(x, (int, float, np.integer, np.floating)):
-        if not _finite(x):
-            return "—"
-        if money:
-            return _money(x, cur)
-        v = float(x)
-        if float(v).is_integer() and abs(v) < 1e15:
-            return f"{int(v):,}" if abs(v) >= 10000 else str(int(v))
-        if abs(v) >= 1000:
-            return f"{v:,.0f}"
-        return f"{v:.4g}"
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else str(x)
-
-
-_MONEY_WORDS = ("cost", "nmb", "saving", "budget", "spend", "price", "evpi", "evppi")
-
-
-def _is_money_col(name: str) -> bool:
-    n = str(name).lower()
-    return any(w in n for w in _MONEY_WORDS) and "qaly" not in n and "icer" not in n
-
-
-def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None,
-           left: int = 1, cls: str = "", text_cols: Sequence[int] = ()) -> str:
-    """An HTML table; the first ``left`` columns (and ``text_cols``) are left-aligned text, the rest
-    right-aligned numbers."""
-    out = [f'<table class="{_esc(cls)}">' if cls else "<table>"]
-    if caption:
-        out.append(f"<caption>{_esc(caption)}</caption>")
-    n_cols = len(headers)
-    align = ["l" if (i < left or i in text_cols or i - n_cols in text_cols) else "n" for i in range(n_cols)]
-    out.append("<thead><tr>" + "".join(
-        f'<th class="{align[i]}" scope="col">{_esc(h)}</th>' for i, h in enumerate(headers))
-        + "</tr></thead><tbody>")
-    for r in rows:
-        out.append("<tr>" + "".join(f'<td class="{align[i] if i < n_cols else "n"}">{_esc(v)}</td>'
-                                    for i, v in enumerate(r)) + "</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
-
-
-def _frame_table(df: pd.DataFrame, cur: str | None, caption: str | None = None, max_rows: int = 200) -> str:
-    """Any frame as a table: text columns left, numbers right; money columns (by name) in the currency."""
-    df = df.head(max_rows)
-    text_cols = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
-    cols = text_cols + [c for c in df.columns if c not in text_cols]
-    rows = [[_generic(v, _is_money_col(c), cur) for c, v in zip(cols, r)] for r in df[cols].itertuples(index=False)]
-    return _table([str(c) for c in cols], rows, caption=caption, left=len(text_cols))
 
 
 # --------------------------------------------------------------------------------------------- headline
@@ -186,50 +113,26 @@ def headline(summary: Mapping[str, Any]) -> Headline:
     return Headline(text, w, best, versus, prob, float(icer) if _finite(icer) else None, icer_of)
 
 
-# ---------------------------------------------------------------------------------------------- sections
-
-
-def _figure_html(png: bytes, name: str, caption: str, num: int) -> str:
-    b64 = base64.b64encode(png).decode("ascii")
-    return (f'<figure id="fig-{_esc(name)}"><img src="data:image/png;base64,{b64}" '
-            f'alt="{_esc(caption)}"><figcaption><b>Figure {num}.</b> {_esc(caption)}</figcaption></figure>')
-
-
-class _Figs:
-    def __init__(self, images: Mapping[str, tuple[bytes, str]]):
-        self.images = images
-        self.n = 0
-
-    def get(self, name: str) -> str:
-        if name not in self.images:
-            return ""
-        self.n += 1
-        png, cap = self.images[name]
-        return _figure_html(png, name, cap, self.n)
-
-
-def _sec(anchor: str, title: str, body: str) -> str:
-    return f'<section id="{anchor}"><h2>{_esc(title)}</h2>{body}</section>'
-
-
 def _results_section(d: ResultsData, cur: str | None) -> str:
     sm = d.summary
     st = d.settings
     sectors = list(st.get("sectors") or [])
     strats = sm["strategies"]
     used = [s for s in sectors if any(abs(x.get("costs_by_sector", {}).get(s, 0.0)) > 0 for x in strats)]
-    head = ["Strategy", "Total costs", *[f"{s} costs" for s in used], "QALYs", "Life years"]
-    rows = [[f"{x.get('label') or x['name']} ({x['name']})", _money(x.get("costs"), cur),
-             *[_money(x.get("costs_by_sector", {}).get(s), cur) for s in used], _q(x.get("qalys")), _q(x.get("lys"))]
-            for x in strats]
-    parts = [_table(head, rows, caption=f"Per person, discounted; costs in the {st.get('perspective')} perspective")]
+    # sectors as rows, strategies as columns: any number of sectors fits the page
+    head = ["", *[x.get("label") or x["name"] for x in strats]]
+    rows = [[f"Total costs ({perspective_short(st.get('perspective', 'all'))})", *[_money(x.get("costs"), cur) for x in strats]]]
+    rows += [[f"  {sector_label(s)}", *[_money(x.get("costs_by_sector", {}).get(s), cur) for x in strats]] for s in used]
+    rows += [["QALYs", *[_q(x.get("qalys")) for x in strats]], ["Life years", *[_q(x.get("lys")) for x in strats]]]
+    parts = [_table(head, rows, caption="Per person, discounted; total costs in the "
+                                        f"{perspective_label(st.get('perspective', 'all'))} perspective")]
     labels = d.labels
     by_p = sm.get("icers_by_perspective") or {st.get("perspective", "all"): sm.get("icers", [])}
     persp = st.get("perspectives") or {}
     order = sorted(by_p, key=lambda p: p != st.get("perspective"))  # the headline perspective first
     for p in order:
         recs = by_p[p]
-        secs = ", ".join(persp.get(p, [])) or "—"
+        secs = ", ".join(sector_label(x) for x in persp.get(p, [])) or "—"
         mark = " (headline)" if p == st.get("perspective") else ""
         rows = []
         for r in recs:
@@ -238,7 +141,8 @@ def _results_section(d: ResultsData, cur: str | None) -> str:
                          _q(r.get("inc_effect")) if _finite(r.get("inc_effect")) else "",
                          _money(r.get("icer"), cur) if _finite(r.get("icer")) else "",
                          _STATUS.get(r.get("status"), r.get("status") or "")])
-        parts.append(f'<h3 id="icers-{_esc(p)}">Incremental analysis: {_esc(p)} perspective{_esc(mark)}</h3>')
+        parts.append(f'<h3 id="icers-{_esc(p)}">Incremental analysis: {_esc(perspective_label(p))} perspective'
+                     f'{_esc(mark)}</h3>')
         parts.append(_table(["Strategy", "Costs", "QALYs", "Inc. costs", "Inc. QALYs", "ICER per QALY gained",
                              "Status"], rows, caption=f"Sectors counted: {secs}. Increments are against the next "
                              "cheaper strategy on the efficient frontier (dominated strategies are left out).",
@@ -461,7 +365,7 @@ def _provenance_section(d: ResultsData, built: datetime) -> str:
         ("Seed", f"{seed}" + (f" (PSA seed {psa_seed})" if psa_seed is not None and psa_seed != seed else "")),
         ("Results written", created),
         ("Report built", built.isoformat(timespec="seconds")),
-        ("Results folder", str(d.path)),
+        ("Results folder", str(final_path(d.path))),
     ]
     body = "<table class=\"kv\"><tbody>" + "".join(
         f'<tr><th scope="row">{_esc(k)}</th><td><code>{_esc(v)}</code></td></tr>' for k, v in rows) + "</tbody></table>"
@@ -500,7 +404,7 @@ body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica
 header{background:#0b3d5c;color:#fff;padding:22px 32px}
 header h1{margin:0 0 4px;font-size:24px}
 header p{margin:0;color:#d7e6f0}
-nav{position:sticky;top:0;background:#fff;border-bottom:1px solid var(--line);padding:8px 32px;z-index:2;font-size:13px}
+nav{position:sticky;top:0;background:#fff;border-bottom:1px solid var(--line);padding:8px 32px;z-index:2;font-size:13px;display:flex;flex-wrap:wrap;gap:2px 0}
 nav a{color:var(--acc);text-decoration:none;margin-right:14px;white-space:nowrap}
 main{max-width:1120px;margin:0 auto;padding:8px 32px 48px}
 section{margin-top:28px}
@@ -514,6 +418,10 @@ th,td{padding:5px 10px;border-bottom:1px solid var(--line);vertical-align:top}
 thead th{background:var(--band);border-bottom:2px solid #b9bcc4}
 tbody tr:nth-child(even){background:#fafbfc}
 .l{text-align:left}.n{text-align:right;white-space:nowrap}
+.scroll{overflow-x:auto;max-width:100%}
+.answer{font-size:16px;line-height:1.5;background:#eef6fb;border-left:6px solid var(--acc);padding:12px 18px;margin:14px 0}
+.answer p{margin:6px 0}
+table.payers td,table.payers th{font-size:15px}
 table.kv th{text-align:left;background:var(--band);font-weight:600;width:280px}
 table.files td:last-child{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
 figure{margin:18px 0;padding:0}
@@ -541,12 +449,17 @@ def render_report(data: ResultsData, images: Mapping[str, tuple[bytes, str]] | N
     cur = data.settings.get("currency")
     sm = data.summary
     labels = data.labels
-    title = sm.get("scenario", {}).get("title") or data.path.name
+    title = sm.get("scenario", {}).get("title") or final_path(data.path).name
     strategies = ", ".join(labels.get(s, s) for s in data.strategies)
     h = headline(sm)
     sections: list[tuple[str, str, str]] = []  # anchor, nav title, html
+    from heecon.report.html_answer import answer_section, study_sections
+
+    first = answer_section(data, figs, cur)
+    if first is not None:  # what a commissioner reads first: the money per payer, prison-years, the uncertainty
+        sections.append(first)
     hl = (f'<section id="headline"><h2>Headline</h2><p class="headline">{_esc(h.text)}</p>'
-          f'<p class="note">Perspective: {_esc(data.settings.get("perspective"))}; per person; discounted; '
+          f'<p class="note">Perspective: {_esc(perspective_label(data.settings.get("perspective", "all")))}; per person; discounted; '
           f'{_esc("ICERs from the base case" + (", probabilities from the PSA" if sm.get("psa") else ""))}.</p>'
           "</section>")
     sections.append(("headline", "Headline", hl))
@@ -561,6 +474,7 @@ def render_report(data: ResultsData, images: Mapping[str, tuple[bytes, str]] | N
         sections.append(("sensitivity", "Sensitivity", sens))
     from heecon.report.html_analyses import analysis_sections
 
+    sections += study_sections(data, figs, cur)
     sections += analysis_sections(data, figs, cur)
     for anchor, t, body in _optional_sections(data, figs, cur):
         sections.append((anchor, t, _sec(anchor, t, body)))
@@ -576,13 +490,28 @@ def render_report(data: ResultsData, images: Mapping[str, tuple[bytes, str]] | N
         f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_esc(title)}: cost-effectiveness report</title><style>{_CSS}</style></head><body>"
-        f'<header id="top"><h1>{_esc(title)}</h1><p>Economic evaluation (cost-utility analysis) comparing '
+        f'<header id="top"><h1>{_esc(title)}</h1><p>Economic evaluation ({_esc(_analysis_kinds(sm))}) comparing '
         f"{_esc(strategies)}. Report from heecon {_esc(__version__)}.</p></header>"
         f"<nav>{nav}</nav><main>" + "".join(s for _, _, s in sections) + "</main>"
         f"<footer>Built {_esc(built.strftime('%Y-%m-%d %H:%M UTC'))} by heecon {_esc(__version__)} from the files "
-        f"of {_esc(data.path.name)}/ (no model was re-run). CHEERS 2022: {_esc(CHEERS_REFERENCE)}.</footer>"
+        f"of {_esc(final_path(data.path).name)}/ (no model was re-run). CHEERS 2022: {_esc(CHEERS_REFERENCE)}.</footer>"
         "</body></html>\n"
     )
+
+
+def _analysis_kinds(summary: Mapping[str, Any]) -> str:
+    """What kind of analysis the report is, from the answer's naming per perspective (cost-utility when QALYs
+    differ beyond the PSA's uncertainty, cost-consequence otherwise, cost-benefit with a [cba] section)."""
+    ans = summary.get("answer") or {}
+    kinds: dict[str, list[str]] = {}
+    for e in (ans.get("strategies") or {}).values():
+        for p, r in e.get("perspectives", {}).items():
+            if p != "all":
+                kinds.setdefault(r["analysis"], []).append(perspective_short(p))
+        break
+    if not kinds:
+        return "cost-utility analysis"
+    return "; ".join(f"{k} analysis: {', '.join(v)}" for k, v in kinds.items())
 
 
 _FIGURE_JOBS: list[tuple[Path, str, str, Any]] = []

@@ -4,7 +4,7 @@ that an analysis was computed from another version of the scenario."""
 
 from __future__ import annotations
 
-from heecon.report.html import _Figs, _esc, _frame_table, _sec
+from heecon.report.html_parts import _Figs, _esc, _frame_table, _sec
 from heecon.report.results_data import AnalysisData, ResultsData
 
 __all__ = ["analysis_sections", "stale_note", "thresholds_html"]

@@ -68,6 +68,9 @@ class ResultsData:
     budget_impact: pd.DataFrame | None = None
     files: list[str] = field(default_factory=list)
     analyses: dict[str, AnalysisData] = field(default_factory=dict)
+    #: the default run's analysis tables (scenario_analysis.csv, dsa.csv, thresholds.csv, subgroups.csv,
+    #: evppi.csv, cba.csv) and the parameter table (evidence.csv), by file name
+    suite: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -108,6 +111,10 @@ _CSV_FILES = {
     "budget_impact": "budget_impact.csv",
 }
 
+
+#: the tables of the default run's analyses (heecon.sensitivity.suite) and the parameter table
+SUITE_FILES = ("scenario_analysis.csv", "dsa.csv", "thresholds.csv", "subgroups.csv", "evppi.csv", "cba.csv",
+               "evidence.csv")
 
 #: the subfolders later analyses write (heecon.report.analyses.ANALYSIS_ENTRIES), in the report's order
 ANALYSES = ("dsa", "evppi", "gsa_sobol", "gsa_morris", "cea", "evsi")
@@ -170,6 +177,11 @@ def load_results(results_dir: str | Path) -> ResultsData:
         df = _read_csv(f, index_col="strategy" if attr == "outcomes" else None)
         setattr(data, attr, df)
         data.files.append(name)
+    for name in SUITE_FILES:
+        f = p / name
+        if f.is_file():
+            data.suite[name] = _read_csv(f)
+            data.files.append(name)
     for name in ANALYSES:
         if (p / name / "analysis.json").is_file():
             a = _read_analysis(p / name, name)

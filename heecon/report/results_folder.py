@@ -24,6 +24,15 @@ def full_summary(result: BaseCaseResult, psa: Any = None, extra: dict[str, Any] 
     summary = result.summary()
 
     summary["headline"] = jsonable(headline(result, psa))
+    if len(result.scenario.strategies) > 1:
+        from heecon.report.answer import answer, answer_lines
+
+        ans = jsonable(answer(result, psa, analyses))
+        summary["answer"] = ans
+        summary["answer_text"] = answer_lines(ans)
+    texts = getattr(result.scenario.analyses, "report", None) if result.scenario.analyses is not None else None
+    if texts:
+        summary["report_texts"] = dict(texts)
     if psa is not None:
         summary["psa"] = jsonable(psa.summary())
         summary["settings"]["psa_samples"] = int(psa.totals.shape[0])
@@ -35,8 +44,13 @@ def full_summary(result: BaseCaseResult, psa: Any = None, extra: dict[str, Any] 
             "cba": frames["cba.csv"].to_dict(orient="records") if "cba.csv" in frames else [],
             "notes": list(analyses.notes),
         })
+    summary["has_evidence_table"] = True  # evidence.csv: every parameter with its source
     if extra:
         summary.update(jsonable(extra))
+    from heecon.report.cheers import cheers_checklist, cheers_counts
+
+    sections = {"top", "results", "conventions", "provenance", "costs"} | ({"uncertainty", "parameters"} if psa else set())
+    summary["cheers"] = cheers_counts(cheers_checklist(summary, sections))
     return summary
 
 
@@ -57,6 +71,7 @@ def write_results(result: BaseCaseResult, out_dir: str | Path, psa: Any = None,
         summary = full_summary(result, psa, extra, analyses)
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2))
         result.outcomes.to_csv(tmp / "outcomes.csv")
+        _evidence_frame(sc).to_csv(tmp / "evidence.csv", index=False)  # the parameter table, for the report
         cohort_outcomes(result).to_csv(tmp / "outcomes_per_cohort.csv")
         result.icers.to_csv(tmp / "icers.csv", index=False)  # the headline perspective's
         for p, t in result.icers_by_perspective.items():
@@ -76,3 +91,14 @@ def write_results(result: BaseCaseResult, out_dir: str | Path, psa: Any = None,
         for w in writers or []:
             w(tmp)
     return out_dir
+
+
+def _evidence_frame(sc: Any) -> Any:
+    import pandas as pd
+
+    from heecon.report.evidence import evidence_rows
+
+    rows = evidence_rows(sc)
+    for r in rows:
+        r["range"] = "" if not r["range"] else f"{r['range'][0]:g} to {r['range'][1]:g}"
+    return pd.DataFrame(rows)

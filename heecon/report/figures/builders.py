@@ -53,6 +53,16 @@ def figure_builders(data: ResultsData) -> list[tuple[str, str, Any]]:
                         f"low and high value{note}.",
                         lambda: tornado(tab, base=b, currency=cur, price_year=py, labels=data.labels,
                                         **_dsa_who(data))))
+    suite_dsa = data.suite.get("dsa.csv")
+    if suite_dsa is not None and not suite_dsa.empty and "base_inc_nmb" in suite_dsa.columns:
+        for p, g in suite_dsa.groupby("perspective", sort=False):
+            w = float(g["wtp"].iloc[0]) if "wtp" in g.columns else None
+            strat = str(g["strategy"].iloc[0]) if "strategy" in g.columns else None
+            out.append((f"tornado_{p}", f"One-way sensitivity ({p} perspective): incremental net monetary benefit "
+                        "at each parameter's low and high value.",
+                        lambda g=g, w=w, strat=strat: tornado(g, currency=cur, price_year=py, labels=data.labels,
+                                                              strategy=strat, comparator=data.settings.get("comparator"),
+                                                              wtp=w)))
     if data.dsa_two_way is not None and data.dsa_two_way.shape[1] >= 3 and "inc_nmb" in data.dsa_two_way.columns:
         tw = data.dsa_two_way
         v = data.dsa_two_way["inc_nmb"].to_numpy(dtype=float)

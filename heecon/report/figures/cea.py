@@ -104,7 +104,8 @@ def ce_plane(data: Any, ax: Any = None, *, comparator: str | None = None, wtp: f
         ax.set_xlabel(f"Incremental QALYs per person (vs {c.label(comp)})")
         ax.set_ylabel(f"Incremental cost per person\n({c.money_axis})")
         ax.set_title(f"Cost-effectiveness plane ({cost.shape[0]:,} PSA samples)")
-        ax.legend(loc="best")
+        # below the axes: never over the WTP lines or the samples
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     return ax
 
 
