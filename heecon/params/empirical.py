@@ -10,7 +10,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .distributions import Distribution, DistributionError, _check_n, _check_rng, _require
+from .distributions import Distribution, DistributionError
+from .checks import _check_n, _check_rng, _require
 
 __all__ = ["Empirical", "EMPIRICAL_METHODS"]
 

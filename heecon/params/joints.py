@@ -10,7 +10,8 @@ from typing import Any, ClassVar, Mapping, Sequence
 import numpy as np
 from scipy import special
 
-from .distributions import Beta, Distribution, DistributionError, Normal, _check_n, _check_rng, _fmt, _g, _require, _suggest, _to_float, _uniforms, _what
+from .distributions import Beta, Distribution, DistributionError, Normal
+from .checks import _check_n, _check_rng, _fmt, _g, _require, _suggest, _to_float, _uniforms, _what
 from .parse import _check_table, _Form, _match_form, _type_name
 
 __all__ = ["JOINT_TYPES", "COPULA_CORRELATIONS", "Dirichlet", "GaussianCopula", "JointSpec", "MultivariateNormal", "check_correlation_matrix", "parse_joint"]

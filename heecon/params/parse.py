@@ -15,7 +15,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 from scipy import special
 
-from .distributions import Beta, Distribution, DistributionError, Fixed, Gamma, LogNormal, Normal, Triangular, TruncNormal, Uniform, Z975, _BETA_MAX_CONCENTRATION, _g, _require, _suggest, _to_float, _what
+from .distributions import Beta, Distribution, DistributionError, Fixed, Gamma, LogNormal, Normal, Triangular, TruncNormal, Uniform, Z975, _BETA_MAX_CONCENTRATION
+from .checks import _g, _require, _suggest, _to_float, _what
 from .empirical import EMPIRICAL_METHODS, Empirical
 
 __all__ = ["parse_distribution", "DISTRIBUTION_TYPES"]

@@ -36,7 +36,8 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from .distributions import Distribution, DistributionError, _check_n, _suggest, _what
+from .distributions import Distribution, DistributionError
+from .checks import _check_n, _suggest, _what
 from .empirical import Empirical
 from .joints import GaussianCopula, JointSpec
 
