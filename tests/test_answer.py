@@ -67,3 +67,23 @@ def test_the_analysis_is_named_by_what_the_qalys_show(sc):
     none = answer(_result(sc, nhs=2000.0, justice=0.0, victims=0.0, dq=0.0))
     assert none["strategies"]["mbt"]["perspectives"]["nhs_pss"]["analysis"] == "cost-consequence"
     assert "costs £2,000 more per man: it does not pay for itself in the base case." in " ".join(answer_lines(none))
+
+
+def test_payers_and_labels_of_the_scenario_are_used_and_checked(sc):
+    from heecon.scenario.errors import ScenarioError
+
+    path = SCENARIOS / "mbt_aspd_vs_pau.toml"
+    own = heecon.load_scenario(path, ['payers={"NHS England" = ["service", "nhs", "nhs_victims"], '
+                                      'HMPPS = ["prisons", "probation"]}',
+                                      'labels={public_sector = "The public purse", prisons = "HM Prison Service"}'])
+    res = _result(own, nhs=2000.0, justice=-5000.0, victims=-1000.0, dq=0.05)
+    a = answer(res)
+    assert a["payers"] == {"NHS England": ["service", "nhs", "nhs_victims"], "HMPPS": ["prisons", "probation"],
+                           "Other": ["police", "courts", "victims"]}
+    assert a["strategies"]["mbt"]["payers"]["HMPPS"] == -5000.0
+    assert any(line.startswith("The public purse:") for line in answer_lines(a))
+    with pytest.raises(ScenarioError) as exc:
+        heecon.load_scenario(path, ['payers={A = ["nhs"], B = ["nhs", "prison"]}', 'labels={societl = "x"}'])
+    msg = str(exc.value)
+    assert "payers.B" in msg and "'nhs' is already paid by 'A'" in msg and "Did you mean 'prisons'" in msg
+    assert "labels.societl" in msg and "Did you mean 'societal'" in msg

@@ -119,12 +119,13 @@ def answer(result: Any, psa: Any = None, analyses: Any = None) -> dict[str, Any]
     o = result.outcomes
     comp = st.comparator
     frames = analyses.frames() if analyses is not None else {}
-    groups = payer_groups(list(sc.sectors))
+    groups = payer_groups(list(sc.sectors), getattr(sc, "payers", None))
+    labels = dict(getattr(sc, "labels", {}) or {})
     strategies = list(sc.strategies)
     cba_persp = {r["perspective"] for r in frames["cba.csv"].to_dict(orient="records")} if "cba.csv" in frames else set()
     out: dict[str, Any] = {"comparator": comp, "comparator_label": sc.strategies[comp].label or comp,
                            "currency": st.currency, "perspective": st.perspective,
-                           "payers": {k: list(v) for k, v in groups.items()},
+                           "payers": {k: list(v) for k, v in groups.items()}, "labels": labels,
                            "n_psa": int(psa.totals.shape[0]) if psa is not None else 0, "strategies": {}}
     events = [e for e in st.averted_events if f"events:{e}" in o.columns]
     for s in strategies:
@@ -183,6 +184,7 @@ def answer_lines(ans: dict[str, Any], labels: dict[str, str] | None = None) -> l
     """The answer in sentences, one strategy after another: money per payer and the measures, the QALYs, whether
     it pays for itself in each perspective (with the probability and the drivers), and the analysis named."""
     cur = ans.get("currency")
+    labels = {**(ans.get("labels") or {}), **(labels or {})}
     comp = ans.get("comparator_label") or ans["comparator"]
     lines: list[str] = []
     for s, e in ans["strategies"].items():

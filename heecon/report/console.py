@@ -62,7 +62,7 @@ def print_base_case(result: Any, out_dir: Path | None = None, console: Console |
     t.add_row("Costs (" + perspective_short(st.perspective) + ")", *[money(result.outcomes.loc[n, "costs"], cur) for n in names])
     for s in sc.sectors:
         if (result.outcomes[s] != 0).any():
-            t.add_row(f"  {sector_label(s)}", *[money(result.outcomes.loc[n, s], cur) for n in names])
+            t.add_row(f"  {sector_label(s, sc.labels)}", *[money(result.outcomes.loc[n, s], cur) for n in names])
     t.add_row("QALYs", *[f"{result.outcomes.loc[n, 'qalys']:.4f}" for n in names])
     t.add_row("Life years", *[f"{result.outcomes.loc[n, 'lys']:.4f}" for n in names])
     con.print(t)

@@ -122,7 +122,8 @@ def _results_section(d: ResultsData, cur: str | None) -> str:
     # sectors as rows, strategies as columns: any number of sectors fits the page
     head = ["", *[x.get("label") or x["name"] for x in strats]]
     rows = [[f"Total costs ({perspective_short(st.get('perspective', 'all'))})", *[_money(x.get("costs"), cur) for x in strats]]]
-    rows += [[f"  {sector_label(s)}", *[_money(x.get("costs_by_sector", {}).get(s), cur) for x in strats]] for s in used]
+    lab = (sm.get("answer") or {}).get("labels") or {}
+    rows += [[f"  {sector_label(s, lab)}", *[_money(x.get("costs_by_sector", {}).get(s), cur) for x in strats]] for s in used]
     rows += [["QALYs", *[_q(x.get("qalys")) for x in strats]], ["Life years", *[_q(x.get("lys")) for x in strats]]]
     parts = [_table(head, rows, caption="Per person, discounted; total costs in the "
                                         f"{perspective_label(st.get('perspective', 'all'))} perspective")]
@@ -132,7 +133,7 @@ def _results_section(d: ResultsData, cur: str | None) -> str:
     order = sorted(by_p, key=lambda p: p != st.get("perspective"))  # the headline perspective first
     for p in order:
         recs = by_p[p]
-        secs = ", ".join(sector_label(x) for x in persp.get(p, [])) or "—"
+        secs = ", ".join(sector_label(x, lab) for x in persp.get(p, [])) or "—"
         mark = " (headline)" if p == st.get("perspective") else ""
         rows = []
         for r in recs:
@@ -141,7 +142,7 @@ def _results_section(d: ResultsData, cur: str | None) -> str:
                          _q(r.get("inc_effect")) if _finite(r.get("inc_effect")) else "",
                          _money(r.get("icer"), cur) if _finite(r.get("icer")) else "",
                          _STATUS.get(r.get("status"), r.get("status") or "")])
-        parts.append(f'<h3 id="icers-{_esc(p)}">Incremental analysis: {_esc(perspective_label(p))} perspective'
+        parts.append(f'<h3 id="icers-{_esc(p)}">Incremental analysis: {_esc(perspective_label(p, lab))} perspective'
                      f'{_esc(mark)}</h3>')
         parts.append(_table(["Strategy", "Costs", "QALYs", "Inc. costs", "Inc. QALYs", "ICER per QALY gained",
                              "Status"], rows, caption=f"Sectors counted: {secs}. Increments are against the next "

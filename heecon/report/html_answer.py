@@ -81,7 +81,7 @@ def answer_section(data: ResultsData, figs: _Figs, cur: str | None) -> tuple[str
         prow = []
         for p, r in e["perspectives"].items():
             pr = r.get("prob_pays_for_itself")
-            prow.append([perspective_label(p), _money(r["inc_costs"], cur), _ci(r.get("inc_costs_interval"), cur),
+            prow.append([perspective_label(p, ans.get("labels")), _money(r["inc_costs"], cur), _ci(r.get("inc_costs_interval"), cur),
                          "—" if pr is None else f"{pr:.0%}", r["analysis"]])
         body.append(_table(["Perspective", "Net cost per man", "95% interval", "P(pays for itself)", "Analysis"],
                            prow, text_cols=[4], caption="Does it pay for itself? (probability: share of PSA samples "

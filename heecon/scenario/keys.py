@@ -41,6 +41,8 @@ def name_problem(name: object, what: str = "parameter") -> str | None:
 
 TOP_KEYS = {
     "title": "a short title",
+    "payers": "who pays for each sector: [payers] NAME = [sectors] (default: NHS/PSS, Justice, Victims, Other)",
+    "labels": "display names: [labels] SECTOR_OR_PERSPECTIVE = \"name people read\"",
     "description": "a longer description",
     "extends": "the scenario this one modifies (a path relative to this file), or [extends] with file, replace, merge",
     "format": "the scenario format version (1)",

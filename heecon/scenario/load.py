@@ -150,6 +150,7 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
     check_names(col, params, tables, states, transitions, trewards, start_states, start_costs, start_qalys,
                  strategies, settings)
 
+    payers, labels = _read_payers_labels(raw, rd, col, sectors, perspectives)
     budget, targets = _read_analysis_sections(raw, col, path, origins, settings, sectors, strategies, states, params,
                                               micro)
     col.raise_if_any()
@@ -161,7 +162,7 @@ def build_scenario(raw: dict[str, Any], path: Path, origins: dict[str, str], fil
         start_states=start_states, start_costs=start_costs, start_qalys=start_qalys, strategies=strategies,
         sectors=tuple(sectors), perspectives=perspectives, sha256=_sha256(raw, extra), raw=raw, origins=origins,
         joints=joints, price_index=price_index, price_indices=price_indices, microsim=micro, joint_specs=joint_specs, budget=budget, calibration_targets=targets, analyses=analyses,
-        survival=curves, partitioned=partitioned, tree=tree,
+        survival=curves, partitioned=partitioned, tree=tree, payers=payers, labels=labels,
     )
 
 
@@ -286,6 +287,37 @@ def _read_micro_sections(raw: dict[str, Any], rd: Reader, col: Collector, states
     _check_averted_events(col, settings, micro)
     return micro
 
+
+
+def _read_payers_labels(raw: dict[str, Any], rd: Reader, col: Collector, sectors: Any,
+                        perspectives: dict[str, tuple[str, ...]]) -> tuple[dict[str, tuple[str, ...]] | None, dict[str, str]]:
+    """``[payers]`` (payer = [sectors], each sector with at most one payer) and ``[labels]`` (a sector's or a
+    perspective's display name)."""
+    payers = None
+    if "payers" in raw:
+        tab = rd.table(raw["payers"], "payers", "a table of payer = [sectors], e.g. NHS = [\"service\", \"nhs\"]") or {}
+        payers = {}
+        seen: dict[str, str] = {}
+        for name, secs in tab.items():
+            got = rd.name_list(secs, f"payers.{name}", sectors, "cost sector")
+            for x in got:
+                if x in seen:
+                    col.add(f"payers.{name}", f"sector '{x}' is already paid by '{seen[x]}': each sector has one payer")
+                seen.setdefault(x, name)
+            if isinstance(secs, list) and not secs:
+                col.add(f"payers.{name}", "lists no sector")
+            payers[name] = got
+    labels: dict[str, str] = {}
+    tab = rd.table(raw.get("labels", {}), "labels", "a table of sector or perspective = \"display name\"") or {}
+    known = list(sectors) + list(perspectives)
+    for k, v in tab.items():
+        if k not in known:
+            col.unknown(f"labels.{k}", k, known, "sector or perspective")
+            continue
+        text = rd.string(v, f"labels.{k}")
+        if text is not None:
+            labels[k] = text
+    return payers, labels
 
 def _check_averted_events(col: Collector, settings: Any, micro: Any) -> None:
     """``settings.averted_events`` must name events of the scenario (a name that is not one would silently count

@@ -221,6 +221,8 @@ class Scenario:
     survival: dict[str, Any] = field(default_factory=dict)  # [survival.NAME] -> heecon.scenario.survival_spec.SurvivalCurve
     partitioned: Any = None  # heecon.scenario.partitioned_spec.PartitionedSpec of a [partitioned] section
     tree: Any = None  # heecon.scenario.tree_spec.TreeSpec of a [tree] section
+    payers: dict[str, tuple[str, ...]] | None = None  # [payers]: payer -> its sectors (None: the usual groups)
+    labels: dict[str, str] = field(default_factory=dict)  # [labels]: sector or perspective -> display name
 
     def price_factor(self, name: str) -> float:
         """Multiplier bringing parameter ``name`` from its own price year to ``settings.price_year`` (1 if none)."""
