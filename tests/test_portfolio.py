@@ -209,6 +209,11 @@ def test_cohort_portfolio_hand_computed(tmp_path):
     vs = np.stack([s.psa["inc_qalys"] for s in res.services], axis=1) * [20, 50, 30]
     cs = np.stack([s.psa["budget_cost"] for s in res.services], axis=1) * [20, 50, 30]
     assert (res.psa_mixes.astype(bool) == best_subsets(vs, cs, 100_000)).all()
+    from heecon.report.portfolio import write_portfolio
+
+    out = write_portfolio(res, tmp_path / "out")
+    assert all((out / "figures" / f"{f}.{x}").is_file() for f in ("league", "mix_probability") for x in ("png", "svg"))
+    assert "| 1 | C |" in (out / "portfolio.md").read_text()
 
 
 def test_cohort_portfolio_divisible_and_horizon(tmp_path):

@@ -55,6 +55,12 @@ def portfolio_summary(res: Any) -> dict[str, Any]:
     })
 
 
+def _wrap(text: str, width: int = 30) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(str(text), width)) or str(text)
+
+
 def league_bars(res: Any, ax: Any = None) -> Any:
     """Each service's outcome per man (base case, with the PSA's 95% interval), ranked as in the league."""
     from heecon.report.figures._base import PALETTE, _new_axes, _style
@@ -64,16 +70,16 @@ def league_bars(res: Any, ax: Any = None) -> Any:
     o = res.spec.outcome
     k = OUTCOME_KEY[o]
     with _style():
-        ax = _new_axes(ax, (6.4, 0.5 * len(lg) + 1.8))
+        ax = _new_axes(ax, (7.2, 0.7 * len(lg) + 2.0))
         y = np.arange(len(lg))[::-1]
         lo, hi = lg[f"{o}_lower"].to_numpy(), lg[f"{o}_upper"].to_numpy()
         val = lg[k].to_numpy()
         err = np.vstack([np.clip(val - lo, 0, None), np.clip(hi - val, 0, None)])
         has = np.all(np.isfinite(err))
         ax.barh(y, val, color=PALETTE[0], xerr=err if has else None, capsize=3)
-        ax.set_yticks(y, [f"{r}. {s}" for r, s in zip(lg["rank"], lg["service"])])
+        ax.set_yticks(y, [_wrap(f"{r}. {s}") for r, s in zip(lg["rank"], lg["service"])])
         ax.axvline(0, color="black", lw=0.8)
-        ax.set_xlabel(f"{outcome_label(o)} per man" + (" (bars: 95% PSA interval)" if has else ""))
+        ax.set_xlabel(f"{outcome_label(o).capitalize()} per man" + ("\n(lines: 95% PSA interval)" if has else ""))
         ax.set_title("League of services")
     return ax
 
@@ -84,20 +90,24 @@ def mix_probability_bars(res: Any, ax: Any = None) -> Any:
 
     pr = res.mix_probability()
     with _style():
-        ax = _new_axes(ax, (6.4, 0.5 * len(pr) + 1.8))
+        ax = _new_axes(ax, (7.2, 0.7 * len(pr) + 2.0))
         y = np.arange(len(pr))[::-1]
-        colours = [PALETTE[1] if b else PALETTE[2] for b in pr["in_base_mix"]]
-        ax.barh(y, pr["probability_in_mix"], color=colours)
-        ax.set_yticks(y, list(pr["service"]))
+        inb = pr["in_base_mix"].to_numpy(bool)
+        p = pr["probability_in_mix"].to_numpy(float)
+        for mask, colour, name in ((inb, PALETTE[1], "in the base-case mix"), (~inb, PALETTE[2], "not in it")):
+            if mask.any():
+                ax.barh(y[mask], p[mask], color=colour, label=name)
+        ax.set_yticks(y, [_wrap(s) for s in pr["service"]])
         ax.set_xlim(0, 1)
         ax.xaxis.set_major_formatter(_percent_formatter())
-        ax.set_xlabel(f"Probability in the optimal mix ({res.n_samples} PSA samples; darker: in the base-case mix)")
+        ax.set_xlabel(f"Probability in the optimal mix\n({res.n_samples} PSA samples)")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncols=2, fontsize="small", frameon=False)
         ax.set_title("How sure is the mix?")
     return ax
 
 
 def _fmt(v: Any) -> str:
-    if isinstance(v, (str, bool, np.bool_)):
+    if isinstance(v, (str, bool, np.bool_, int, np.integer)):
         return str(v)
     x = float(v)
     if not math.isfinite(x):
