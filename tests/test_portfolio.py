@@ -289,6 +289,12 @@ def test_cli_writes_the_folder_and_refuses_bad_input(tmp_path):
     assert summary["optimal_mix"] == ["C"] and summary["psa_samples"] == 10
     man = json.loads((out / ".heecon-manifest.json").read_text())
     assert man["entries"]["league.csv"]["writer"] == "portfolio"
+    r = CliRunner().invoke(app, ["portfolio", str(p), "--out", str(out), "--json", "--psa", "0", "--mode", "divisible",
+                                 "--no-figures"])
+    assert r.exit_code == 0, r.output
+    js = json.loads(r.output)
+    assert js["mode"] == "divisible" and js["psa_samples"] == 0 and len(js["league"]) == 3
+    assert not (out / "psa_mixes.csv").exists()  # the run's own earlier files are replaced
     # a folder heecon did not make is refused, nothing written
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -307,6 +313,103 @@ def test_example_portfolio_reads():
     spec = read_portfolio(ROOT / "scenarios" / "portfolio" / "opd_pathway.toml")
     assert spec.outcome == "offences_averted" and len(spec.services) >= 3
     assert all(s.file.is_file() and s.capacity_source for s in spec.services)
+
+
+# ------------------------------------------------------------------------------------------------ a tiny microsimulation
+
+MICRO = """[settings]
+engine = "microsim"
+individuals = 400
+cycle_length_months = 3
+horizon_cycles = 8
+counting = "half-cycle"
+sectors = ["service", "police", "prisons"]
+averted_events = ["offence"]
+comparator = "usual"
+seed = 5
+[perspectives]
+public_sector = ["service", "police", "prisons"]
+[parameters]
+r_off = { value = 0.4, source = "test", distribution = { type = "uniform", lower = 0.3, upper = 0.5 } }
+rr = { value = 0.7, source = "test", distribution = { type = "uniform", lower = 0.5, upper = 0.9 } }
+harm = { value = 2.0, source = "test", distribution = { type = "uniform", lower = 1.0, upper = 3.0 } }
+c_serv = 0
+[states.Free]
+utility = 0.8
+costs = { service = "c_serv" }
+[states.Dead]
+dead = true
+[transitions]
+Free = { Free = "C", Dead = 0.01 }
+[events.offence]
+rate = { Free = "r_off" }
+costs = { police = 500 }
+[events.free_quarter]
+expected = true
+rate = { Free = 1 }
+[strategies.usual]
+label = "Usual"
+[strategies.serv]
+label = "Service"
+[strategies.serv.parameters]
+c_serv = 300
+[[strategies.serv.event_modifiers]]
+events = ["offence"]
+rr = "rr"
+[[measures]]
+label = "Prison-years"
+events = ["offence"]
+weights = ["harm"]
+scale = 0.25
+
+[[measures]]
+label = "Years free"
+events = ["free_quarter"]
+scale = 0.25
+"""
+
+
+def test_microsim_offences_and_measures_per_sample(tmp_path):
+    """Offences from settings.averted_events; a measure with a weight (drawn in the PSA) and one of an event booked
+    in expectation (the one-sample-per-call path, which must give the batch's numbers)."""
+    (tmp_path / "m.toml").write_text(MICRO)
+    (tmp_path / "pf.toml").write_text(textwrap.dedent("""
+    [portfolio]
+    outcome = "offences_averted"
+    perspective = "public_sector"
+    budget = 50000
+    budget_period = "year"
+    budget_source = "ASSUMPTION: test"
+    psa_samples = 6
+    [[services]]
+    file = "m.toml"
+    label = "weighted"
+    capacity = 10
+    capacity_source = "ASSUMPTION: test"
+    [[services]]
+    file = "m.toml"
+    label = "expected"
+    prison_years_measure = "Years free"
+    capacity = 10
+    capacity_source = "ASSUMPTION: test"
+    """))
+    from heecon.outcomes.base_case import run_base_case
+    from heecon.params.scenario_draws import draw_psa
+
+    res = run_portfolio(read_portfolio(tmp_path / "pf.toml"))
+    w, x = res.services
+    o = run_base_case(w.scenario).outcomes
+    averted = o.loc["usual", "events:offence"] - o.loc["serv", "events:offence"]
+    assert w.base["offences_averted"] == pytest.approx(averted) and averted > 0
+    assert w.base["prison_years_averted"] == pytest.approx(0.25 * 2.0 * averted)
+    assert w.base["inc_cost"] == pytest.approx(o.loc["serv", "costs[public_sector]"] - o.loc["usual", "costs[public_sector]"])
+    harm = draw_psa(w.scenario, 6)["harm"]
+    assert w.psa["prison_years_averted"] == pytest.approx(0.25 * harm * w.psa["offences_averted"])
+    assert np.isfinite(x.psa["prison_years_averted"]).all()
+    for k in ("inc_cost", "offences_averted", "inc_qalys"):  # one sample per call = the batch, bit for bit
+        assert (x.psa[k] == w.psa[k]).all(), k
+    # the net cost (the default basis) of 10 men each is well under the budget: both are funded
+    assert 20 * w.base["budget_cost"] < 50_000 and res.base_mix.tolist() == [1.0, 1.0]
 
 
 @pytest.mark.slow

@@ -184,7 +184,7 @@ def _psa(sc: Any, svc: ServiceSpec, j: int, c: int, spec: PortfolioSpec, n: int)
     sectors = {s: totals[:, :, names.index(s), 0] for s in sc.sectors}
 
     def weight(name: str) -> Any:
-        return values[name][:, None] if name in values else parameter_value(sc, name)
+        return values[name] if name in values else parameter_value(sc, name)  # one value per sample
 
     q = service_quantities(sc, svc, j, c, sectors, totals[:, :, names.index("qalys"), 0],
                            perspective_costs(totals, sc, spec.perspective), events, weight, spec.perspective,
