@@ -47,9 +47,10 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
     from heecon.sensitivity.evppi import EVPPIError
     from heecon.sensitivity.evsi import EVSIError
     from heecon.sensitivity.gsa import GSAError
+    from heecon.cea.portfolio import PortfolioError
 
     return (ScenarioError, DSAError, EVPPIError, EVSIError, DesignError, GSAError, DistributionError, DeviceError, MemoryLimitError, OutputError,
-            *RUN_ERRORS)
+            PortfolioError, *RUN_ERRORS)
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ from heecon.cli.calibrate import calibrate
 from heecon.cli.cea import cea
 from heecon.cli.evidence import evidence
 from heecon.cli.evsi import evsi
+from heecon.cli.portfolio import portfolio
 from heecon.cli.report import report
 from heecon.cli.run import run, validate
 from heecon.cli.sensitivity import dsa, evppi, gsa
@@ -59,6 +60,8 @@ COMMANDS = [
     (evppi, "evppi", "Expected value of partial perfect information by regression on a PSA (Strong et al. 2014)."),
     (gsa, "gsa", "Global sensitivity analysis (SALib Sobol or Morris) on incremental net benefit."),
     (evsi, "evsi", "Expected value of sample information of a proposed study, ENBS and the optimal sample size."),
+    (portfolio, "portfolio", "Several services side by side: league table, the mix that maximises an outcome within a "
+                             "budget and capacity, and the probability each service is in the optimal mix."),
     (fit_survival, "fit-survival", "Fit survival distributions (AIC/BIC, curves, extrapolation) and write the chosen "
                                    "fit as scenario parameters with a multivariate normal for the PSA."),
 ]
