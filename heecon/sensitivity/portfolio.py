@@ -117,7 +117,7 @@ def service_quantities(sc: Any, svc: ServiceSpec, j: int, c: int, sectors: Mappi
 
 
 def _load(svc: ServiceSpec, spec: PortfolioSpec) -> tuple[Any, int, int]:
-    from heecon.model.markov import check_scenario
+    from heecon.model.check import check_scenario
     from heecon.scenario.load import load_scenario
 
     sc = load_scenario(svc.file, svc.overrides)
