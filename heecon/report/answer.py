@@ -101,7 +101,7 @@ def _break_evens(frames: dict[str, Any], perspective: str) -> list[dict[str, Any
 def _analysis_type(dq_interval: list[float] | None, dq: float, cba: bool) -> tuple[str, str]:
     if dq_interval is not None and dq_interval[0] <= 0 <= dq_interval[1]:
         kind, why = "cost-consequence", "the QALY difference's 95% interval includes zero, so costs are set beside " \
-                                        "the consequences (offences, custody, QALYs) rather than divided by them"
+                                        "the consequences (events averted, measures, QALYs) rather than divided by them"
     elif dq == 0:
         kind, why = "cost-consequence", "no QALY difference is modelled"
     else:
