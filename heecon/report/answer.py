@@ -74,7 +74,8 @@ def _measures(sc: Any, o: Any, s: str, comp: str) -> list[dict[str, Any]]:
     return out
 
 
-def _drivers(frames: dict[str, Any], perspective: str, strategy: str, n: int = 3) -> list[dict[str, Any]]:
+def _drivers(frames: dict[str, Any], perspective: str, strategy: str, n: int = 3,
+             sc: Any = None) -> list[dict[str, Any]]:
     """The parameters that move the incremental cost in ``perspective`` most (one-way DSA, dsa.csv)."""
     d = frames.get("dsa.csv")
     if d is None or d.empty or "inc_costs_low" not in d.columns:
@@ -84,17 +85,23 @@ def _drivers(frames: dict[str, Any], perspective: str, strategy: str, n: int = 3
         return []
     d["cost_swing"] = (d["inc_costs_high"] - d["inc_costs_low"]).abs()
     d = d.sort_values("cost_swing", ascending=False, kind="stable").head(n)
-    return [{"parameter": r.parameter, "low": _f(r.low), "high": _f(r.high), "inc_costs_low": _f(r.inc_costs_low),
+    def label(p: str) -> str:
+        par = sc.parameters.get(p) if sc is not None else None
+        return (par.label if par is not None and par.label else p)
+
+    return [{"parameter": r.parameter, "label": label(r.parameter), "low": _f(r.low), "high": _f(r.high), "inc_costs_low": _f(r.inc_costs_low),
              "inc_costs_high": _f(r.inc_costs_high),
              "crosses_zero": bool((r.inc_costs_low <= 0) != (r.inc_costs_high <= 0))} for r in d.itertuples()]
 
 
-def _break_evens(frames: dict[str, Any], perspective: str) -> list[dict[str, Any]]:
+def _break_evens(frames: dict[str, Any], perspective: str, sc: Any = None) -> list[dict[str, Any]]:
     t = frames.get("thresholds.csv")
     if t is None or t.empty:
         return []
     t = t[(t["perspective"] == perspective) & (t["measure"] == "net_cost")]
+    par = sc.parameters if sc is not None else {}
     return [{"parameter": r.parameter, "label": r.label, "threshold": _f(r.threshold), "base": _f(r.base),
+             "parameter_label": (par[r.parameter].label if r.parameter in par and par[r.parameter].label else r.parameter),
              "message": str(r.message)} for r in t.itertuples()]
 
 
@@ -154,8 +161,8 @@ def answer(result: Any, psa: Any = None, analyses: Any = None) -> dict[str, Any]
                 inc = psa.costs(p)[:, j] - psa.costs(p)[:, jc]
                 q["prob_pays_for_itself"] = float(np.mean(inc <= 0))
                 q["inc_costs_interval"] = _interval(inc)
-            q["drivers"] = _drivers(frames, p, s)
-            q["break_even"] = _break_evens(frames, p)
+            q["drivers"] = _drivers(frames, p, s, sc=sc)
+            q["break_even"] = _break_evens(frames, p, sc)
             per[p] = q
         e["perspectives"] = per
         out["strategies"][s] = e
@@ -208,13 +215,13 @@ def answer_lines(ans: dict[str, Any], labels: dict[str, str] | None = None) -> l
                 verdict = f"costs {_money(r['inc_costs'], cur)} more per man: it does not pay for itself in the base case"
             if prob is not None:
                 verdict += f", and in {prob:.0%} of {ans['n_psa']:,} PSA samples"
-            drv = [d["parameter"] for d in r.get("drivers", [])]
+            drv = [d.get("label") or d["parameter"] for d in r.get("drivers", [])]
             be = [b for b in r.get("break_even", []) if b["threshold"] is not None]
             tail = ""
             if drv:
                 tail += f"; the answer depends most on {', '.join(drv)} (one-way sensitivity)"
             if be:
-                tail += "; it breaks even at " + ", ".join(f"{b['parameter']} = {_num(b['threshold'])} (base {_num(b['base'])})"
+                tail += "; it breaks even at " + ", ".join(f"{b.get('parameter_label') or b['parameter']} = {_num(b['threshold'])} (base {_num(b['base'])})"
                                                           for b in be)
             lines.append(f"{name}: {verdict}{tail}. A {r['analysis']} analysis: {r['why']}.")
     return lines
