@@ -45,6 +45,9 @@ def full_summary(result: BaseCaseResult, psa: Any = None, extra: dict[str, Any] 
             "notes": list(analyses.notes),
         })
     summary["has_evidence_table"] = True  # evidence.csv: every parameter with its source
+    micro = getattr(result.scenario, "microsim", None)
+    if micro is not None:  # the names people read, for figures and tables built from the folder
+        summary["event_labels"] = {n: (e.label or n) for n, e in micro.events.items()}
     if extra:
         summary.update(jsonable(extra))
     from heecon.report.cheers import cheers_checklist, cheers_counts

@@ -78,10 +78,15 @@ def figure_builders(data: ResultsData) -> list[tuple[str, str, Any]]:
         if cols and ev["strategy"].nunique() > 1:
             months = data.settings.get("cycle_length_months") or 12
             ev["time_years"] = ev["cycle"] * months / 12.0
+            elab = data.summary.get("event_labels") or {}
+            ev = ev.rename(columns=elab)
+            cols = [elab.get(c, c) for c in cols]
+            ev["strategy"] = ev["strategy"].map(lambda s: data.labels.get(s, s))
+            comp = data.labels.get(data.settings["comparator"], data.settings["comparator"])
             out.append(("events_averted", "Cumulative events per person, each strategy minus the comparator "
                         "(below zero: averted), base case.",
-                        lambda: events_averted_over_time(ev, cols, comparator=data.settings["comparator"],
-                                                         cumulative=True, x_col="time_years")))
+                        lambda: events_averted_over_time(ev, cols, comparator=comp, cumulative=True,
+                                                         x_col="time_years")))
     bi = data.budget_impact
     if bi is not None and {"year", "payer", "net_cost"} <= set(bi.columns):
         out.append(("budget_impact", "Net budget impact per year, by payer.",
