@@ -313,6 +313,27 @@ def test_example_portfolio_reads():
     spec = read_portfolio(ROOT / "scenarios" / "portfolio" / "opd_pathway.toml")
     assert spec.outcome == "offences_averted" and len(spec.services) >= 3
     assert all(s.file.is_file() and s.capacity_source for s in spec.services)
+    nhs = read_portfolio(ROOT / "scenarios" / "portfolio" / "pd_therapies_nhs.toml")
+    assert nhs.outcome == "qalys" and all(s.file.is_file() and s.capacity_source for s in nhs.services)
+    # every service scenario is in one of the two examples
+    files = {s.file.resolve() for s in [*spec.services, *nhs.services]}
+    assert set((ROOT / "scenarios" / "services").glob("*.toml")) <= files
+
+
+@pytest.mark.slow
+def test_a_service_whose_events_are_not_offences_is_refused_in_an_offences_portfolio_and_kept_apart(tmp_path):
+    """MBT-OP's averted events are suicide attempts: an offences portfolio refuses it by name; a QALY portfolio
+    keeps its events in their own column, labelled, and leaves offences_averted empty."""
+    src = (ROOT / "scenarios" / "portfolio" / "pd_therapies_nhs.toml").read_text()
+    src = src.replace("../services/", str(ROOT / "scenarios" / "services") + "/")
+    p = tmp_path / "pf.toml"
+    p.write_text(src.replace('outcome = "qalys"', 'outcome = "offences_averted"'))
+    with pytest.raises(PortfolioError, match="this scenario's are 'suicide attempts'"):
+        run_portfolio(read_portfolio(p), psa_samples=2)
+    p.write_text(src)
+    lg = run_portfolio(read_portfolio(p), psa_samples=2).league().set_index("service")
+    op = lg.loc["MBT-OP for borderline personality disorder"]
+    assert op["events_label"] == "suicide attempts" and op["events_averted"] > 0 and np.isnan(op["offences_averted"])
 
 
 # ------------------------------------------------------------------------------------------------ a tiny microsimulation

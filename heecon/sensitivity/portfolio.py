@@ -101,9 +101,11 @@ def service_quantities(sc: Any, svc: ServiceSpec, j: int, c: int, sectors: Mappi
     nan = np.full(np.shape(q["inc_cost"]), np.nan)
     averted = list(sc.settings.averted_events)
     if events is not None and averted:
-        q["offences_averted"] = sum(-inc(events[e]) for e in averted)
+        q["events_averted"] = sum(-inc(events[e]) for e in averted)
+        # offences only where the scenario says its averted events are offences (MBT-OP's are suicide attempts)
+        q["offences_averted"] = q["events_averted"] if _counts_offences(sc) else nan
     else:
-        q["offences_averted"] = nan
+        q["events_averted"] = q["offences_averted"] = nan
     m = _prison_measure(sc, svc.prison_years_measure)
     if events is not None and m is not None:
         tot = sum(-inc(events[e]) * (1.0 if w is None else weight(w)) for e, w in zip(m.events, m.weights))
@@ -148,11 +150,21 @@ def _load(svc: ServiceSpec, spec: PortfolioSpec) -> tuple[Any, int, int]:
     return sc, strategies.index(strat), strategies.index(comp)
 
 
+def _counts_offences(sc: Any) -> bool:
+    """Whether the scenario's averted events count as offences: its settings.averted_label is "offences", or left at
+    the default ("events"); a scenario that names them otherwise (MBT-OP: "suicide attempts") does not."""
+    return str(sc.settings.averted_label or "events").strip().lower() in ("offences", "events")
+
+
 def _check_outcome(sc: Any, svc: ServiceSpec, spec: PortfolioSpec, where: str) -> None:
     micro = sc.settings.engine == "microsim" and sc.microsim is not None
     if spec.outcome == "offences_averted" and not (micro and sc.settings.averted_events):
         raise PortfolioError(f"{where}: outcome = \"offences_averted\" needs the scenario's settings.averted_events "
                              "(microsimulation events counted as offences); this scenario has none")
+    if spec.outcome == "offences_averted" and not _counts_offences(sc):
+        raise PortfolioError(f"{where}: outcome = \"offences_averted\" needs services whose averted events are "
+                             f"offences; this scenario's are '{sc.settings.averted_label}' (settings.averted_label): "
+                             "compare it in a portfolio that maximises qalys or net_benefit")
     if spec.outcome == "prison_years_averted" and not (micro and _prison_measure(sc, svc.prison_years_measure)):
         names = [m.label for m in getattr(sc.analyses, "measures", []) or []]
         raise PortfolioError(f"{where}: outcome = \"prison_years_averted\" needs a [[measures]] labelled "
@@ -297,6 +309,7 @@ def league_frame(res: PortfolioResult) -> pd.DataFrame:
                                "capacity": s.spec.capacity, "inc_cost": q["inc_cost"]}
         row.update({k: v for k, v in q.items() if k.startswith("cost_payer:")})
         row.update(inc_qalys=q["inc_qalys"], offences_averted=q["offences_averted"],
+                   events_averted=q.get("events_averted", np.nan), events_label=s.scenario.settings.averted_label,
                    prison_years_averted=q["prison_years_averted"], net_benefit=q["net_benefit"],
                    budget_cost=q["budget_cost"],
                    cost_per_offence_averted=(q["inc_cost"] / q["offences_averted"]
