@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from heecon.cea.headline import finite_or_none
 from heecon.scenario.sectors import SECTOR_LABELS, payer_groups
 
 __all__ = ["PERSPECTIVE_LABELS", "answer", "answer_lines", "perspective_label", "perspective_short", "sector_label"]
@@ -42,14 +43,6 @@ def sector_label(name: str, labels: dict[str, str] | None = None) -> str:
 
 def perspective_label(name: str, labels: dict[str, str] | None = None) -> str:
     return (labels or {}).get(name) or PERSPECTIVE_LABELS.get(name, name.replace("_", " "))
-
-
-def _f(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def _interval(x: np.ndarray) -> list[float]:
@@ -89,8 +82,8 @@ def _drivers(frames: dict[str, Any], perspective: str, strategy: str, n: int = 3
         par = sc.parameters.get(p) if sc is not None else None
         return (par.label if par is not None and par.label else p)
 
-    return [{"parameter": r.parameter, "label": label(r.parameter), "low": _f(r.low), "high": _f(r.high), "inc_costs_low": _f(r.inc_costs_low),
-             "inc_costs_high": _f(r.inc_costs_high),
+    return [{"parameter": r.parameter, "label": label(r.parameter), "low": finite_or_none(r.low), "high": finite_or_none(r.high), "inc_costs_low": finite_or_none(r.inc_costs_low),
+             "inc_costs_high": finite_or_none(r.inc_costs_high),
              "crosses_zero": bool((r.inc_costs_low <= 0) != (r.inc_costs_high <= 0))} for r in d.itertuples()]
 
 
@@ -100,7 +93,7 @@ def _break_evens(frames: dict[str, Any], perspective: str, sc: Any = None) -> li
         return []
     t = t[(t["perspective"] == perspective) & (t["measure"] == "net_cost")]
     par = sc.parameters if sc is not None else {}
-    return [{"parameter": r.parameter, "label": r.label, "threshold": _f(r.threshold), "base": _f(r.base),
+    return [{"parameter": r.parameter, "label": r.label, "threshold": finite_or_none(r.threshold), "base": finite_or_none(r.base),
              "parameter_label": (par[r.parameter].label if r.parameter in par and par[r.parameter].label else r.parameter),
              "message": str(r.message)} for r in t.itertuples()]
 

@@ -6,13 +6,13 @@ engagement, limitations, funding) that CHEERS 2022 asks for."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pandas as pd
 
+from heecon.cea.headline import finite_or_none
 from heecon.report.answer import perspective_label, perspective_short
-from heecon.report.html_parts import _Figs, _esc, _money, _sec, _table
+from heecon.report.html_parts import _esc, _Figs, _money, _sec, _table
 from heecon.report.results_data import ResultsData
 
 __all__ = ["REPORT_TEXT_TITLES", "answer_section", "study_sections"]
@@ -41,14 +41,6 @@ REPORT_TEXT_TITLES = {
     "funding": "Source of funding (CHEERS 27)",
     "conflicts": "Conflicts of interest (CHEERS 28)",
 }
-
-
-def _f(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def _ci(ci: Any, cur: str | None) -> str:
@@ -100,7 +92,7 @@ def _by_perspective(df: pd.DataFrame, key: str, cur: str | None, caption: str) -
         g = g.set_index("perspective")
         first = g.iloc[0]
         rows.append([str(first.get("label") or k), f"{first['inc_qalys']:+.4f}",
-                     "" if _f(first.get("averted_per_person")) is None else f"{first['averted_per_person']:.2f}"]
+                     "" if finite_or_none(first.get("averted_per_person")) is None else f"{first['averted_per_person']:.2f}"]
                     + [_money(g.loc[p, "inc_costs"], cur) if p in g.index else "" for p in persp])
     note = f" ({nmb.replace('inc_nmb_', 'net monetary benefit at ')} in the CSV)" if nmb else ""
     return _table(heads, rows, caption=caption + note)
@@ -136,7 +128,7 @@ def _thresholds(data: ResultsData) -> str:
     if df is None or df.empty:
         return ""
     rows = [[str(r.label), perspective_short(str(r.perspective)),
-             "none in range" if _f(r.threshold) is None else f"{r.threshold:,.4g}", f"{r.base:,.4g}", str(r.message)]
+             "none in range" if finite_or_none(r.threshold) is None else f"{r.threshold:,.4g}", f"{r.base:,.4g}", str(r.message)]
             for r in df.itertuples()]
     return _table(["Break-even value", "Perspective", "Threshold", "Base case", "What it means"], rows,
                   text_cols=[4], caption="Threshold analysis (thresholds.csv)")
@@ -156,7 +148,7 @@ def _evppi(data: ResultsData, cur: str | None) -> str:
     if df is None or df.empty:
         return ""
     rows = [[str(r.group), str(r.parameters).replace(",", ", "), f"{r.wtp:,.0f}", _money(r.evppi, cur), _money(r.evpi, cur),
-             "" if _f(getattr(r, "evppi_population", None)) is None else _money(r.evppi_population, cur)]
+             "" if finite_or_none(getattr(r, "evppi_population", None)) is None else _money(r.evppi_population, cur)]
             for r in df.itertuples()]
     return _table(["Group", "Parameters", "WTP", "EVPPI per man", "EVPI per man", "EVPPI, decision population"], rows,
                   text_cols=[1], caption="Value of information by group of parameters (evppi.csv); the decision "
@@ -169,7 +161,7 @@ def _cba(data: ResultsData, cur: str | None) -> str:
         return ""
     rows = [[perspective_short(str(r.perspective)), _money(r.value_per_qaly, cur), _money(r.pv_benefits, cur),
              _money(r.pv_costs, cur), _money(r.npsv, cur), f"{r.bcr:.2f}",
-             "" if _f(getattr(r, "prob_npsv_positive", None)) is None else f"{r.prob_npsv_positive:.0%}"]
+             "" if finite_or_none(getattr(r, "prob_npsv_positive", None)) is None else f"{r.prob_npsv_positive:.0%}"]
             for r in df.itertuples()]
     return _table(["Perspective", "Value of a QALY", "PV benefits", "PV costs", "NPSV", "BCR", "P(NPSV > 0)"], rows,
                   caption="Cost-benefit analysis, Green Book style, per man (cba.csv)")

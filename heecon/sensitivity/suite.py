@@ -15,7 +15,6 @@ Nothing here is specific to one scenario.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -207,12 +206,3 @@ def suite_writer(suite: AnalysisSuite) -> Callable[[Path], None]:
             frame.to_csv(folder / name, index=False)
 
     return write
-
-
-def finite_or_none(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
