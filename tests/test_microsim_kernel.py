@@ -281,15 +281,18 @@ def test_kept_samples_and_trajectories_do_not_change_totals():
 # ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("features, origin_only", [(False, False), (True, False), (True, True)],
-                         ids=["plain", "all-features", "origin-only-transition-rewards"])
-def test_matches_numpy_reference(features, origin_only):
+@pytest.mark.parametrize("features, origin_only, tis_only", [(False, False, False), (True, False, False),
+                                                             (True, True, False), (True, False, True)],
+                         ids=["plain", "all-features", "origin-only-transition-rewards", "time-in-state-rows"])
+def test_matches_numpy_reference(features, origin_only, tis_only):
     n, n_samp = 150, 2
     kw = small_model(seed=5, n_samp=n_samp)
     if origin_only:  # rewards of the state a cycle starts in, booked with c_k (the kernel tabulates them)
         kw["TR_mats"] = np.repeat(kw["TR_mats"][:, :, :, :1], kw["TR_mats"].shape[3], axis=3)
     if features:
         kw = full_features(kw, n)
+    if tis_only:  # a row that follows the time in state and no counter: the CPU reuses it per time-in-state step
+        kw["gamma_tr"] = np.zeros_like(kw["gamma_tr"])
     res = simulate(n_ind=n, n_samples=n_samp, seed=11, sample_offset=3, ind_offset=7, n_keep=n_samp, n_traj=n,
                    **kw)
     ref = simulate_reference(n_ind=n, n_samples=n_samp, seed=11, sample_offset=3, ind_offset=7, **kw)
@@ -342,7 +345,8 @@ def test_identical_strategies_share_every_random_number():
 def partly_identical_strategies(seed, dynamic):
     """Three strategies that differ in their first cycles (event rate ratios, treatment sessions) and are
     identical after cycle 7, with every feature on; ``dynamic`` keeps counters and time in state acting on
-    rates (the kernel must then compare them before it reuses strategy 0's step)."""
+    rates (the kernel must then compare them before it reuses strategy 0's step, where the current row reads them);
+    ``"tis"``: time in state only, on one row."""
     T, n_strat = 14, 3
     f = full_features(small_model(seed=seed, n_strat=n_strat, T=T), 600, seed=seed)
     f["eng_sessions"] = np.zeros((n_strat, T))
@@ -362,6 +366,9 @@ def partly_identical_strategies(seed, dynamic):
         f["gamma_tr"] = np.zeros_like(f["gamma_tr"])
         f["tis_tr"] = np.ones_like(f["tis_tr"])
         f["ev_gamma"] = np.zeros_like(f["ev_gamma"])
+    elif dynamic == "tis":  # time in state acts on one row and nothing else does: the other rows may couple
+        f["gamma_tr"] = np.zeros_like(f["gamma_tr"])
+        f["ev_gamma"] = np.zeros_like(f["ev_gamma"])
     return f
 
 
@@ -375,7 +382,7 @@ def one_strategy(kw, s):
     return out
 
 
-@pytest.mark.parametrize("seed, dynamic", [(0, True), (1, False), (2, True)])
+@pytest.mark.parametrize("seed, dynamic", [(0, True), (1, False), (2, True), (3, "tis")])
 def test_a_strategy_gives_the_same_bits_alone_or_beside_others(seed, dynamic):
     """Where strategies coincide the kernel reuses strategy 0's draws (coupling); a strategy's paths, counts
     and sums must still be exactly those it has when simulated alone."""
