@@ -46,6 +46,25 @@ def test_threshold_is_where_the_icer_equals_the_wtp():
     assert icer == pytest.approx(10000, rel=1e-8)
 
 
+def test_thresholds_sharing_a_memo_run_the_grid_once_with_the_same_results(monkeypatch):
+    """The default run's thresholds in several perspectives share the grid of model runs (heecon.sensitivity.suite)."""
+    import heecon.sensitivity.dsa as dsa
+
+    sc = load_scenario(HIV)
+    alone = [threshold(sc, "c_lamivudine", wtp=w, bounds=(0, 50000)) for w in (10000, 20000)]
+    calls = []
+    real = dsa.evaluate_totals
+    monkeypatch.setattr(dsa, "evaluate_totals", lambda *a, **k: calls.append(len(a[1]["c_lamivudine"])) or real(*a, **k))
+    memo: dict = {}
+    shared = [threshold(sc, "c_lamivudine", wtp=w, bounds=(0, 50000), memo=memo) for w in (10000, 20000)]
+    for a, b in zip(alone, shared):
+        assert a.threshold == b.threshold and a.message == b.message
+        assert a.grid.equals(b.grid)
+    grid_runs = [n for n in calls if n > 1]
+    assert len(grid_runs) == 1  # the second search took the grid from the memo
+    assert alone[0].threshold != alone[1].threshold
+
+
 def test_threshold_says_when_none_exists():
     t = threshold(load_scenario(HIV), "rr", wtp=10000)
     assert t.threshold is None

@@ -216,7 +216,7 @@ class ThresholdResult:
 
 def threshold(scenario: Scenario, param: str, *, strategy: str | None = None, wtp: float | None = None,
               perspective: str | None = None, bounds: tuple[float, float] | None = None,
-              n_grid: int = 41, measure: str = "nmb") -> ThresholdResult:
+              n_grid: int = 41, measure: str = "nmb", memo: dict | None = None) -> ThresholdResult:
     """The value of ``param`` at which ``strategy``'s ICER against the comparator equals ``wtp`` (``measure =
     "nmb"``), or at which its incremental cost in the perspective is zero: it pays for itself (``"net_cost"``).
 
@@ -232,6 +232,10 @@ def threshold(scenario: Scenario, param: str, *, strategy: str | None = None, wt
         parameter's plausible range). Default: the parameter's ``range``, else its distribution's 95% interval.
     n_grid
         Grid points that bracket the sign changes.
+    memo
+        A dict shared by calls on the same scenario (e.g. one parameter's threshold in several perspectives): the
+        model's totals at the parameter values already run are taken from it instead of being run again (the
+        runs use common random numbers, so they are the same numbers).
     """
     if measure not in ("nmb", "net_cost"):
         raise DSAError(f"the threshold measure must be 'nmb' or 'net_cost', got {measure!r}")
@@ -255,8 +259,17 @@ def threshold(scenario: Scenario, param: str, *, strategy: str | None = None, wt
     xs = np.unique(np.append(np.linspace(lo, hi, n_grid), base))
     xs = xs[(xs >= lo) & (xs <= hi)]
 
+    def totals(values: np.ndarray) -> np.ndarray:
+        key = (param, values.tobytes())
+        if memo is None or key not in memo:
+            out = evaluate_totals(scenario, {param: values}, len(values), crn=True)
+            if memo is None:
+                return out
+            memo[key] = out
+        return memo[key]
+
     def inmb(values: np.ndarray) -> pd.DataFrame:
-        return _outcomes(scenario, evaluate_totals(scenario, {param: values}, len(values), crn=True), strategy, wtp, perspective)
+        return _outcomes(scenario, totals(values), strategy, wtp, perspective)
 
     col, sgn = ("inc_nmb", 1.0) if measure == "nmb" else ("inc_costs", -1.0)  # y > 0: the strategy is preferred
     grid = inmb(xs)

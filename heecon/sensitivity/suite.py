@@ -117,11 +117,12 @@ def _thresholds(scenario: Any, specs: list[Any]) -> pd.DataFrame:
     from heecon.sensitivity.dsa import DSAError, threshold
 
     rows = []
+    memo: dict = {}  # model runs shared by the perspectives (and thresholds) of one parameter: the same grid
     for t in specs:
         for p in _perspectives(scenario, t.perspectives):
             try:
                 r = threshold(scenario, t.parameter, strategy=t.strategy, perspective=p, bounds=t.bounds,
-                              n_grid=11, measure=t.measure)
+                              n_grid=11, measure=t.measure, memo=memo)
             except DSAError as exc:
                 rows.append({"parameter": t.parameter, "label": t.label, "perspective": p, "measure": t.measure,
                              "threshold": None, "base": None, "message": str(exc)})
