@@ -748,3 +748,86 @@ def test_loading_a_truncated_normal_does_not_import_scipy_stats():
             "print('scipy.stats' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
+
+
+# --- loading and validating a scenario without scipy (issue 15: `heecon validate` <= 0.5 s) --------------------
+
+
+def test_the_normal_quantile_literals_are_scipys():
+    from scipy import special
+
+    from heecon.params import distributions as D
+
+    assert D.Z975 == float(special.ndtri(0.975))
+    assert (D._Z_MIN, D._Z_MAX) == (float(special.ndtri(D._U_MIN)), float(special.ndtri(D._U_MAX)))
+    assert D._L_TAIL == pytest.approx(-math.log1p(-D._U_MAX), rel=1e-12)
+
+
+@pytest.mark.parametrize("shape", [1e-3, 0.01, 0.3, 1.0, 2.5, 40.0, 1e4, 1e8, 1e12])
+def test_the_gamma_tail_bound_lies_above_the_largest_draw(shape):
+    from heecon.params import distributions as D
+
+    g = Gamma(shape, 3.0)
+    lo, hi = g._extremes()
+    top = float(g.ppf(D._U_MAX))
+    assert lo == 0.0 and top <= hi
+    assert hi < 10 * top + 200  # a bound, not a wild one
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=st.floats(1e-2, 1e4), b=st.floats(1e-2, 1e4), q=st.floats(1e-6, 1 - 1e-6))
+def test_light_beta_cdf_matches_scipy(a, b, q):
+    d = Beta(a, b)
+    x = float(d.ppf(q))
+    light = d.cdf_light(x)
+    assert light is not None
+    assert light == pytest.approx(float(d.cdf(x)), abs=1e-10)  # the warning's margin is 1e-9
+    assert Beta(a, 2e4).cdf_light(x) is None  # beyond the served range: scipy
+
+
+@settings(max_examples=300, deadline=None)
+@given(k=st.floats(1e-2, 1e4), q=st.floats(1e-6, 1 - 1e-6))
+def test_light_gamma_cdf_matches_scipy(k, q):
+    d = Gamma(k, 7.0)
+    x = float(d.ppf(q))
+    light = d.cdf_light(x)
+    assert light is not None
+    assert light == pytest.approx(float(d.cdf(x)), abs=1e-10)
+    assert Gamma(2e4, 7.0).cdf_light(x) is None
+
+
+@pytest.mark.parametrize("d", [Normal(3.0, 2.0), LogNormal(-0.7, 1.2), TruncNormal(34.2, 9.3, 21.0, 70.0),
+                               TruncNormal(0.0, 1.0, 5.0, 6.0), TruncNormal(5.0, 2.0, 0.0, math.inf)])
+def test_light_normal_family_cdfs_match_scipy(d):
+    for q in (1e-6, 0.025, 0.3, 0.5, 0.975, 1 - 1e-6):
+        x = float(d.ppf(q))
+        assert d.cdf_light(x) == pytest.approx(float(d.cdf(x)), abs=1e-10)
+
+
+def test_the_base_case_warning_is_the_same_with_the_light_cdf(monkeypatch):
+    """A value just inside and just outside the central 95% interval: the warnings equal the quantile test's."""
+    from types import SimpleNamespace
+
+    from heecon.scenario import advice
+
+    dists = [Beta(2.0, 30.0), Gamma(0.4, 900.0), LogNormal(0.1, 0.8), Normal(-1.0, 0.2), TruncNormal(0.0, 1.0, 5.0, 6.0)]
+    params = {}
+    for i, d in enumerate(dists):
+        lo, hi = d.interval(0.95)
+        for j, v in enumerate((lo * (1 - 1e-6) if lo > 0 else lo - 1e-6, lo + (hi - lo) * 1e-6, d.mean(),
+                               hi - (hi - lo) * 1e-6, hi * (1 + 1e-6) if hi > 0 else hi + 1e-6)):
+            params[f"p{i}_{j}"] = SimpleNamespace(dist=d, expr=SimpleNamespace(constant=v), key=f"parameters.p{i}_{j}")
+    sc = SimpleNamespace(parameters=params, origin=lambda key: "scenario.toml")
+    light = {p.key for p in advice.scenario_warnings(sc)}
+    monkeypatch.setattr(Distribution, "cdf_light", lambda self, x: None)
+    exact = {p.key for p in advice.scenario_warnings(sc)}
+    assert light == exact
+    assert len(exact) == 2 * len(dists)  # the two values just outside, for each distribution
+
+
+def test_validating_the_flagship_does_not_import_scipy():
+    code = ("import sys; from heecon.cli.app import main; sys.argv = ['heecon', 'validate', sys.argv[1]]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\nprint('scipy' in sys.modules)")
+    flagship = str(Path(__file__).resolve().parents[1] / "scenarios" / "mbt_aspd_vs_pau.toml")
+    out = subprocess.run([sys.executable, "-c", code, flagship], capture_output=True, text=True, check=True)
+    assert "valid" in out.stdout and out.stdout.strip().endswith("False")

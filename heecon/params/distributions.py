@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import special
 
 from .checks import (
     _GRID,
@@ -55,6 +54,7 @@ from .checks import (
     _require,
     _uniforms,
 )
+from .incomplete import beta_i, gamma_p
 
 __all__ = [
     "Beta",
@@ -70,8 +70,27 @@ __all__ = [
     "Uniform",
 ]
 
-#: z such that P(Z <= z) = 0.975 for a standard normal Z (1.959964...).
-Z975 = float(special.ndtri(0.975))
+def _special():
+    """scipy.special, imported when a quantile or distribution function is first needed (not to load a scenario:
+    `heecon validate` then starts without scipy)."""
+    from scipy import special
+
+    return special
+
+
+def _ndtr(x: float) -> float:
+    """The standard normal CDF of a float, from the C library's erfc (accurate in the far tails): the load-time
+    checks of a truncated normal use it, so that loading a scenario needs no scipy."""
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+#: z such that P(Z <= z) = 0.975 for a standard normal Z: scipy.special.ndtri(0.975) as a literal (tested), so that
+#: loading a scenario needs no scipy.
+Z975 = 1.959963984540054
+#: scipy.special.ndtri at the most extreme uniforms a sample uses (_U_MIN, _U_MAX below), as literals (tested).
+_Z_MIN, _Z_MAX = -8.209536151601387, 8.209536151601387
+#: log(1 / (1 - _U_MAX)) = 53 log 2: the upper tail a sample can reach, in nats.
+_L_TAIL = 53.0 * math.log(2.0)
 
 # Uniforms on a 2**52 grid, offset by half a step: never exactly 0 or 1, so
 # ppf(u) is finite for every distribution with unbounded support.
@@ -148,6 +167,11 @@ class Distribution(ABC):
             out = np.asarray(self._cdf(np.atleast_1d(arr)), dtype=float).reshape(arr.shape)
         return float(out) if arr.ndim == 0 else out
 
+    def cdf_light(self, x: float) -> float | None:
+        """The CDF at one value computed without scipy (for load-time checks, to about 1e-12), or None where the
+        family has no such form or it did not converge: then use :meth:`cdf`."""
+        return None
+
     def var(self) -> float:
         """Variance of the distribution."""
         return self.std() ** 2
@@ -186,8 +210,18 @@ class Distribution(ABC):
     def _where(self) -> str:
         return self.where or type(self).__name__
 
+    def _extremes(self) -> list[float] | None:
+        """Bounds on the most extreme draws (ppf at _U_MIN and _U_MAX) computed without scipy, or None where the
+        family has none: then the check below computes the quantiles. Where given, they are finite only if the
+        quantiles are."""
+        return None
+
     def _check_representable(self) -> None:
         """Refuse parameters whose mean, SD or extreme draws overflow double precision."""
+        with np.errstate(all="ignore"):
+            fast = self._extremes()
+        if fast is not None and all(math.isfinite(v) for v in [self.mean(), self.std(), *fast]):
+            return  # finite bounds: the quantiles are finite too (loading a scenario needs no scipy)
         try:
             with np.errstate(all="ignore"):
                 values = [self.mean(), self.std(), *np.asarray(self._ppf(np.array([_U_MIN, _U_MAX])), dtype=float)]
@@ -262,10 +296,16 @@ class Normal(Distribution):
         self._check_representable()
 
     def _ppf(self, q: np.ndarray) -> np.ndarray:
-        return self.mu + self.sd * special.ndtri(q)
+        return self.mu + self.sd * _special().ndtri(q)
+
+    def _extremes(self) -> list[float]:
+        return [self.mu + self.sd * _Z_MIN, self.mu + self.sd * _Z_MAX]  # the quantiles themselves
+
+    def cdf_light(self, x: float) -> float | None:
+        return _ndtr((x - self.mu) / self.sd)
 
     def _cdf(self, x: np.ndarray) -> np.ndarray:
-        return special.ndtr((x - self.mu) / self.sd)
+        return _special().ndtr((x - self.mu) / self.sd)
 
     def mean(self) -> float:
         return float(self.mu)
@@ -319,9 +359,9 @@ class TruncNormal(Distribution):
         # probability mass of the parent normal inside the bounds, computed in the far tail
         with np.errstate(all="ignore"):
             if a > 0:
-                mass = special.ndtr(-a) - special.ndtr(-b)
+                mass = _ndtr(-a) - _ndtr(-b)
             else:
-                mass = special.ndtr(b) - special.ndtr(a)
+                mass = _ndtr(b) - _ndtr(a)
         _require(
             mass > 1e-9,
             w,
@@ -341,7 +381,7 @@ class TruncNormal(Distribution):
         with np.errstate(all="ignore"):
             pa = 0.0 if math.isinf(a) else math.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
             pb = 0.0 if math.isinf(b) else math.exp(-0.5 * b * b) / math.sqrt(2.0 * math.pi)
-            z = float(special.ndtr(-a) - special.ndtr(-b)) if a > 0 else float(special.ndtr(b) - special.ndtr(a))
+            z = _ndtr(-a) - _ndtr(-b) if a > 0 else _ndtr(b) - _ndtr(a)
         r = (pa - pb) / z
         ta = 0.0 if math.isinf(a) else a * pa
         tb = 0.0 if math.isinf(b) else b * pb
@@ -362,6 +402,16 @@ class TruncNormal(Distribution):
             self._where(),
             f"{self.describe()} has a mean, SD or draws too large to represent in double precision; check its parameters",
         )
+
+    def cdf_light(self, x: float) -> float | None:
+        if x <= self.lower:
+            return 0.0
+        if x >= self.upper:
+            return 1.0
+        a, b, z = (self.lower - self.mu) / self.sd, (self.upper - self.mu) / self.sd, (x - self.mu) / self.sd
+        if a > 0:  # in the far upper tail, from the upper tail's mass
+            return (_ndtr(-a) - _ndtr(-z)) / (_ndtr(-a) - _ndtr(-b))
+        return (_ndtr(z) - _ndtr(a)) / (_ndtr(b) - _ndtr(a))
 
     @functools.cached_property
     def _rv(self) -> Any:
@@ -420,12 +470,18 @@ class LogNormal(Distribution):
 
     def _ppf(self, q: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
-            return np.exp(self.meanlog + self.sdlog * special.ndtri(q))
+            return np.exp(self.meanlog + self.sdlog * _special().ndtri(q))
+
+    def _extremes(self) -> list[float]:
+        return [float(np.exp(self.meanlog + self.sdlog * z)) for z in (_Z_MIN, _Z_MAX)]  # the quantiles themselves
+
+    def cdf_light(self, x: float) -> float | None:
+        return _ndtr((math.log(x) - self.meanlog) / self.sdlog) if x > 0 else 0.0
 
     def _cdf(self, x: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             z = (np.log(np.where(x > 0, x, np.nan)) - self.meanlog) / self.sdlog
-        return np.where(x > 0, special.ndtr(z), 0.0)
+        return np.where(x > 0, _special().ndtr(z), 0.0)
 
     def mean(self) -> float:
         with np.errstate(over="ignore"):
@@ -472,10 +528,17 @@ class Beta(Distribution):
         self._check_representable()
 
     def _ppf(self, q: np.ndarray) -> np.ndarray:
-        return special.betaincinv(self.alpha, self.beta, q)
+        return _special().betaincinv(self.alpha, self.beta, q)
+
+    def _extremes(self) -> list[float] | None:
+        # draws lie in [0, 1]; outside this range of the parameters scipy computes the quantiles to check them
+        return [0.0, 1.0] if 1e-3 <= min(self.alpha, self.beta) and max(self.alpha, self.beta) <= 1e12 else None
+
+    def cdf_light(self, x: float) -> float | None:
+        return beta_i(self.alpha, self.beta, x)
 
     def _cdf(self, x: np.ndarray) -> np.ndarray:
-        return special.betainc(self.alpha, self.beta, np.clip(x, 0.0, 1.0))
+        return _special().betainc(self.alpha, self.beta, np.clip(x, 0.0, 1.0))
 
     def mean(self) -> float:
         return self.alpha / (self.alpha + self.beta)
@@ -514,10 +577,21 @@ class Gamma(Distribution):
 
     def _ppf(self, q: np.ndarray) -> np.ndarray:
         with np.errstate(over="ignore"):
-            return special.gammaincinv(self.shape, q) * self.scale
+            return _special().gammaincinv(self.shape, q) * self.scale
+
+    def _extremes(self) -> list[float] | None:
+        """0 and the sub-gamma tail bound P(X >= θ(k + sqrt(2kL) + L)) <= exp(-L) at L = 53 log 2 (Boucheron,
+        Lugosi & Massart 2013, section 2.4): the largest draw is at most that."""
+        k = self.shape
+        if not 1e-3 <= k <= 1e12:
+            return None
+        return [0.0, self.scale * (k + math.sqrt(2.0 * k * _L_TAIL) + _L_TAIL)]
+
+    def cdf_light(self, x: float) -> float | None:
+        return gamma_p(self.shape, x / self.scale)
 
     def _cdf(self, x: np.ndarray) -> np.ndarray:
-        return special.gammainc(self.shape, np.maximum(x, 0.0) / self.scale)
+        return _special().gammainc(self.shape, np.maximum(x, 0.0) / self.scale)
 
     def mean(self) -> float:
         return self.shape * self.scale

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
-from scipy import special
 
 from .distributions import Beta, Distribution, DistributionError, Normal
 from .checks import _check_n, _check_rng, _fmt, _g, _require, _suggest, _to_float, _uniforms, _what
@@ -239,6 +238,8 @@ class MultivariateNormal(JointSpec):
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` draws, shape ``(n, len(members))``, by inversion of uniforms and the Cholesky factor."""
         n = _check_n(n)
+        from scipy import special
+
         z = special.ndtri(_uniforms(_check_rng(rng), (n, len(self.members))))
         return np.asarray(self.mean) + z @ self._chol.T  # type: ignore[attr-defined]
 
@@ -304,6 +305,8 @@ class GaussianCopula(JointSpec):
     def uniforms(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Correlated uniforms in (0, 1), shape ``(n, len(members))``."""
         n = _check_n(n)
+        from scipy import special
+
         z = special.ndtri(_uniforms(_check_rng(rng), (n, len(self.members)))) @ self._chol.T  # type: ignore[attr-defined]
         return np.clip(special.ndtr(z), 2.0**-53, 1.0 - 2.0**-53)
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
-from scipy import special
 
 from .distributions import Beta, Distribution, DistributionError, Fixed, Gamma, LogNormal, Normal, Triangular, TruncNormal, Uniform, Z975, _BETA_MAX_CONCENTRATION
 from .checks import _g, _require, _suggest, _to_float, _what
@@ -50,6 +49,8 @@ def _fit_beta_ci(lo: float, hi: float) -> tuple[float, float] | None:
     quantile falls from near 1 (κ → 0) to ``lo`` (κ → ∞), a second bracketed
     root. Both searches run on logit/log scales.
     """
+    from scipy import special
+
     llo, lhi = special.logit(lo), special.logit(hi)
 
     def mu_logit(kappa: float) -> float | None:
@@ -82,6 +83,8 @@ def _fit_gamma_ci(lo: float, hi: float) -> tuple[float, float] | None:
     monotonically from ∞ to 1 as the shape grows: one bracketed root in
     log(shape), then scale = lo / (2.5% quantile of Gamma(shape, 1)).
     """
+    from scipy import special
+
     target = math.log(hi) - math.log(lo)
 
     def f(log_k: float) -> float:
