@@ -1,10 +1,10 @@
 """numba's on-disk cache of the microsimulation kernels, keyed on every file they compile in.
 
-numba keys a cached function on its own source file only. The CPU kernel (cpu.py) inlines functions of step.py,
-tables.py, rng.py and fixedpoint.py, so after an edit of one of those it would load the old machine code from
+numba keys a cached function on its own source file only. The CPU kernel (cpu.py) inlines functions of person.py,
+step.py, tables.py, rng.py and fixedpoint.py, so after an edit of one of those it would load the old machine code from
 ``__pycache__`` (the GPU twins, compiled from the source, would not: the cudasim tests would then fail, and the
 golden outputs pass on stale code). The locators below make the stamp of every cached function in this folder the
-hashes of all five files, so an edit of any of them recompiles them all (once; about a minute). They sit in front
+hashes of all six files, so an edit of any of them recompiles them all (once; about a minute). They sit in front
 of numba's own locators (the same cache folders: ``NUMBA_CACHE_DIR`` or ``__pycache__``) and only for this folder.
 """
 
@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_FILES = tuple(os.path.join(_HERE, f) for f in ("cpu.py", "step.py", "tables.py", "rng.py", "fixedpoint.py"))
+_FILES = tuple(os.path.join(_HERE, f) for f in ("cpu.py", "person.py", "step.py", "tables.py", "rng.py", "fixedpoint.py"))
 
 
 def _register() -> None:

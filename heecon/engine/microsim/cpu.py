@@ -15,10 +15,10 @@ Where the rest lives: the per-person step (samplers, moves, engagement, events,
 counters, cycle rewards) in :mod:`heecon.engine.microsim.step`, one source with
 the GPU kernels; per-sample tables in :mod:`heecon.engine.microsim.tables`; the
 counter-based generator in :mod:`heecon.engine.microsim.rng`; the exact sums in
-:mod:`heecon.engine.microsim.fixedpoint`. The drivers here keep what is the
-CPU's own: cycle-outer, strategy-inner order, strategy coupling, the static-row
-and attendance caches, per-block scratch and the rewards summed over the stored
-path.
+:mod:`heecon.engine.microsim.fixedpoint`; an individual's start states, rewards
+along the stored path and booking in :mod:`heecon.engine.microsim.person`. The
+drivers here keep what is the CPU's own: cycle-outer, strategy-inner order,
+strategy coupling, the covariate-row and attendance caches, per-block scratch.
 
 Notation: S states, R reward columns, T cycles, E event types, A individual
 attributes, K history counters. Cycle k = 1..T moves an individual from its
@@ -46,17 +46,16 @@ import numba
 import numpy as np
 from numba import prange
 
-from heecon.engine.microsim.fixedpoint import MAX_BLOCK, N_ACC, SQ_SCALE, fx_add, fx_limbs, normalise
+from heecon.engine.microsim.fixedpoint import MAX_BLOCK, N_ACC, fx_limbs, normalise
 from heecon.engine.microsim.inputs import prepare_inputs
+from heecon.engine.microsim.person import book_individual, path_rewards, start_states
 from heecon.engine.microsim.result import MicrosimResult, combine
 from heecon.engine.microsim.rng import (
-    KIND_START,
     bits_to_uniform,
     draw_bits,
     individual_key,
     sample_key,
     seed_key,
-    uniform,
 )
 from heecon.engine.microsim.step import (
     C_ATTEND,
@@ -67,15 +66,14 @@ from heecon.engine.microsim.step import (
     POW_MAX,
     beta_draw,
     binomial_cdf,
-    binomial_from_cdf,
     cov_row,
     cycle_value,
-    draw_from_row,
     linear_predictor,
     poisson,
     walk,
 )
 from heecon.engine.microsim.tables import (
+    counter_rows,
     coupling,
     cum_rows,
     draw_constants,
@@ -90,103 +88,6 @@ __all__ = ["simulate", "prepare_inputs", "combine", "MicrosimResult", "POISSON_P
 
 #: Up to this many states the next state is found by a branch-free count.
 _BRANCHLESS_MAX_S = 12
-
-
-# ---------------------------------------------------------------------------
-# Rewards along the stored path, bookkeeping of an individual
-# ---------------------------------------------------------------------------
-
-
-@numba.njit(inline="always", cache=True)
-def _path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, TRW, W, tot, ctr):
-    """tot[s, q] = sum over points of G[s, p, path[s, p], q] (+ weighted transition rewards).
-
-    Point rewards are summed over p = 0..T in order, four reward columns at a
-    time (independent chains); transition rewards c_k TR_k[path[k-1], path[k]]
-    are summed separately over k = 1..T and then added. This fixed association
-    is the definition of an individual's total (docs/microsim-kernel.md).
-    Columns and moves whose rewards are all zero (see tables.reward_layout) are
-    skipped: they would only add exact zeros.
-    """
-    n_strat, T1, R4 = G.shape[0], G.shape[1], G.shape[3]
-    for s in range(n_strat):
-        for q in range(R4):
-            tot[s, q] = 0.0
-        for g in range(ng):
-            q = gq[g]
-            a0 = 0.0
-            a1 = 0.0
-            a2 = 0.0
-            a3 = 0.0
-            for p in range(T1):
-                x = np.uintp(path[s, p])  # unsigned indices skip numba's negative-index wraparound
-                a0 += G[s, p, x, q]
-                a1 += G[s, p, x, q + 1]
-                a2 += G[s, p, x, q + 2]
-                a3 += G[s, p, x, q + 3]
-            tot[s, q] = a0
-            tot[s, q + 1] = a1
-            tot[s, q + 2] = a2
-            tot[s, q + 3] = a3
-        if has_tr and TRW.shape[0] > 0:
-            # origin-only transition rewards: the tabulated products, added in cycle order
-            for c in range(2 * nc):
-                ctr[c] = 0.0
-            for k in range(1, T1):
-                a = np.uintp(path[s, k - 1])
-                for c in range(2 * nc):
-                    ctr[c] += TRW[s, k - 1, a, c]
-            for c in range(nc):
-                r = trc[c]
-                tot[s, 2 * r] += ctr[2 * c]
-                tot[s, 2 * r + 1] += ctr[2 * c + 1]
-        elif has_tr:
-            for c in range(2 * nc):
-                ctr[c] = 0.0
-            for k in range(1, T1):
-                mt = np.uintp(TR_map[s, k - 1])
-                a = np.uintp(path[s, k - 1])
-                b = np.uintp(path[s, k])
-                if tr_nz[mt, a, b]:
-                    for c in range(nc):
-                        r = np.uintp(trc[c])
-                        tr = TRs[mt, a, b, r]
-                        ctr[2 * c] += W[0, 2, r, k - 1] * tr
-                        ctr[2 * c + 1] += W[1, 2, r, k - 1] * tr
-            for c in range(nc):
-                r = trc[c]
-                tot[s, 2 * r] += ctr[2 * c]
-                tot[s, 2 * r + 1] += ctr[2 * c + 1]
-
-
-@numba.njit(inline="always", cache=True)
-def _book_individual(tot, acc, R, moments):
-    """Add one individual's totals (and, with ``moments``, squares and squared increments) to a block accumulator."""
-    n_strat = tot.shape[0]
-    for s in range(n_strat):
-        for q in range(2 * R):
-            v = tot[s, q]
-            pos = (s * 2 * R + q) * N_ACC
-            fx_add(acc, pos, v)
-            if not moments:
-                continue
-            fx_add(acc, pos + 2, v * v * SQ_SCALE)
-            if s > 0:
-                dv = v - tot[0, q]
-                fx_add(acc, pos + 4, dv * dv * SQ_SCALE)
-
-
-@numba.njit(inline="always", cache=True)
-def _start_states(path, k_ind, i, start_state, scum):
-    """path[s, 0] for every strategy: the given state, or one shared uniform walked per strategy."""
-    if start_state.shape[0] > 0:
-        x0 = start_state[i]
-        for s in range(path.shape[0]):
-            path[s, 0] = x0
-    else:
-        u0 = uniform(k_ind, 0, KIND_START, 0)
-        for s in range(path.shape[0]):
-            path[s, 0] = walk(scum, 0, s, u0, False)
 
 
 # ---------------------------------------------------------------------------
@@ -210,27 +111,13 @@ def _block_plain(i0, i1, k_samp, ind_offset, Pc, P_map, G, gq, ng, scum, start_s
     ctr = np.empty(2 * R)
     for i in range(i0, i1):
         k_ind = individual_key(k_samp, ind_offset + i)
-        _start_states(path, k_ind, i, start_state, scum)
+        start_states(path, k_ind, i, start_state, scum)
         for k in range(1, T + 1):
             u = bits_to_uniform(draw_bits(k_ind, tconst[k]))
             for s in range(n_strat):
                 path[s, k] = walk(Pc, P_map[s, k - 1], path[s, k - 1], u, branchless)
-        _path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, TRW, W, tot, ctr)
-        _book_individual(tot, acc, R, moments)
-
-
-@numba.njit(inline="always", cache=True)
-def _same_dynamics(s, tis, cnt, ev_hr):
-    """Whether strategy s carries the same time in state, counters and event rate ratios as strategy 0."""
-    if tis[s] != tis[0]:
-        return False
-    for c in range(cnt.shape[1]):
-        if cnt[s, c] != cnt[0, c]:
-            return False
-    for e in range(ev_hr.shape[1]):
-        if ev_hr[s, e] != ev_hr[0, e]:
-            return False
-    return True
+        path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, TRW, W, tot, ctr)
+        book_individual(tot, acc, R, moments)
 
 
 @numba.njit(cache=True)
@@ -320,6 +207,10 @@ def _block_general(
     rc_m = np.full(n_strat, -1, np.int64)
     rc_cur = np.full(n_strat, -1, np.int64)
     rc_fb = np.zeros(n_strat, np.int64)
+    rc_t = np.full(n_strat, -1, np.int64)  # and its time-in-state step (rows dynamic by time in state only)
+    row_cnt = np.zeros(S, np.bool_)
+    counter_rows(row_cov, gammas, row_cnt)
+    L_tis = logtis.shape[2]
     rc_cum = np.empty((n_strat, S))
     # coupling of strategies to strategy 0 (cycles whose inputs are identical), and strategy 0's step
     cpl = np.zeros((n_strat, T + 1), np.bool_)
@@ -330,7 +221,7 @@ def _block_general(
     nev0 = np.zeros(E, np.int64)
     for i in range(i0, i1):
         k_ind = individual_key(k_samp, ind_offset + i)
-        _start_states(path, k_ind, i, start_state, scum)
+        start_states(path, k_ind, i, start_state, scum)
         for s in range(n_strat):
             tis[s] = 0
             for c in range(K):
@@ -367,7 +258,21 @@ def _block_general(
             u = bits_to_uniform(draw_bits(k_ind, consts[k, C_TRANSITION]))
             for s in range(n_strat):
                 cur = path[s, k - 1]
-                if s > 0 and cpl[s, k] and cur == path[0, k - 1] and (not cpl_dyn or _same_dynamics(s, tis, cnt, ev_hr)):
+                same = s > 0 and cpl[s, k] and cur == path[0, k - 1]
+                if same and cpl_dyn:
+                    # the inputs of steps 1-3 that are the person's own: event rate ratios, and time in state and
+                    # counters where the row of the current state reads them (a dynamic row); written out, as a call
+                    # with array arguments costs reference counts
+                    if has_trcov and row_dyn[cur]:
+                        if tis[s] != tis[0]:
+                            same = False
+                        for c in range(K):
+                            if cnt[s, c] != cnt[0, c]:
+                                same = False
+                    for e in range(E):
+                        if ev_hr[s, e] != ev_hr[0, e]:
+                            same = False
+                if same:
                     # coupled: this strategy's cycle k has the same inputs as strategy 0's (see tables.coupling), so
                     # steps 1-3 give strategy 0's move and events; steps 4-5 then book them to this strategy
                     j = j0
@@ -383,16 +288,36 @@ def _block_general(
                     if has_trcov and row_mod[cur]:
                         # a covariate row: a static one is built once per (person, strategy, matrix, state) and
                         # reused; a dynamic one (counters, time in state) every cycle
+                        # reused: a row dynamic by time in state only is the same for every cycle of the same
+                        # time-in-state multiplier, so it is cached on that as well
                         dyn = row_dyn[cur]
-                        if dyn or rc_m[s] != m or rc_cur[s] != cur:
+                        by_cnt = dyn and row_cnt[cur]
+                        ti = -1
+                        if dyn and not by_cnt:
+                            ti = tis[s] if tis[s] < L_tis - 1 else L_tis - 1
+                        if by_cnt or rc_m[s] != m or rc_cur[s] != cur or rc_t[s] != ti:
                             rc_fb[s] = cov_row(P, Lp, m, cur, linx, hrx, cur, dyn, cnt, s, tis[s], gammas, logtis, K,
                                                comp_col[cur], prow, rc_cum, s)
-                            rc_m[s] = -1 if dyn else m
+                            rc_m[s] = -1 if by_cnt else m
                             rc_cur[s] = cur
+                            rc_t[s] = ti
+                        # step.walk and step.draw_from_row, written out (calls with array arguments cost
+                        # reference counts)
+                        j = 0
                         if rc_fb[s] == -2:
-                            j = walk(Pc, m, cur, u, branchless)
+                            mu, cu = np.uintp(m), np.uintp(cur)
+                            if branchless:
+                                for x in range(S):
+                                    j += u >= Pc[mu, cu, x]
+                            else:
+                                while u >= Pc[mu, cu, j]:
+                                    j += 1
                         else:
-                            j = draw_from_row(rc_cum, s, rc_fb[s], u, S)
+                            j = rc_fb[s]
+                            for x in range(S):
+                                if u < rc_cum[s, x]:
+                                    j = x
+                                    break
                     else:
                         # step.walk, written out
                         j = 0
@@ -423,7 +348,19 @@ def _block_general(
                                         binomial_cdf(nw, prop[s], bcdf, s)
                                     bn[s] = nw
                                 ua = bits_to_uniform(draw_bits(k_ind, consts[k, C_ATTEND]))
-                                attended = float(binomial_from_cdf(nw, prop[s], ua, bcdf, s))
+                                # step.binomial_from_cdf, written out
+                                ps = prop[s]
+                                if nw <= 0 or ps <= 0.0:
+                                    na = 0
+                                elif ps >= 1.0:
+                                    na = nw
+                                else:
+                                    na = nw
+                                    for x in range(nw):
+                                        if ua < bcdf[s, x]:
+                                            na = x
+                                            break
+                                attended = float(na)
                                 frac = off - whole
                                 if frac > 0.0 and bits_to_uniform(draw_bits(k_ind, consts[k, C_ATTEND + 1])) < prop[s] * frac:
                                     attended += 1.0
@@ -534,11 +471,11 @@ def _block_general(
             for s in range(n_strat):
                 for k in range(T + 1):
                     traj[i, s, k] = path[s, k]
-        _path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, TRW, W, tot, ctr)
+        path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, TRW, W, tot, ctr)
         for s in range(n_strat):
             for q in range(2 * R):
                 tot[s, q] += extra[s, q]
-        _book_individual(tot, acc, R, moments)
+        book_individual(tot, acc, R, moments)
 
 
 # ---------------------------------------------------------------------------

@@ -27,8 +27,8 @@ from heecon.engine.microsim.rng import (
 from heecon.engine.microsim.step import C_ATTEND, C_DROPOUT, C_EVENT, C_TRANSITION, POW_MAX
 
 __all__ = ["cum_rows", "point_table", "reward_layout", "origin_rewards", "transition_constants", "draw_constants",
-           "log1m_table", "log_table", "hazard_to_prob", "gamma_steps", "move_table", "row_dynamics", "event_rows",
-           "extra_columns", "coupling", "general_tables", "MAX_TRW"]
+           "log1m_table", "log_table", "hazard_to_prob", "gamma_steps", "move_table", "row_dynamics", "counter_rows",
+           "event_rows", "extra_columns", "coupling", "general_tables", "MAX_TRW"]
 
 
 # ---------------------------------------------------------------------------
@@ -57,7 +57,7 @@ def cum_rows(P, out):
 def point_table(V, V_map, W, out):
     """out[s, p, x, 2r + d] = a_{p+1} V_{p+1}[x, r] + b_p V_p[x, r]: the reward of being in x at point p.
 
-    The last axis is padded with zeros to a multiple of 4 (see cpu._path_rewards).
+    The last axis is padded with zeros to a multiple of 4 (see person.path_rewards).
     """
     n_strat, T = V_map.shape[0], V_map.shape[1]
     S, R = V.shape[1], V.shape[2]
@@ -274,6 +274,21 @@ def row_dynamics(row_cov, gammas, tis_tr, row_dyn):
                     if tis_tr[i, j, t] != 1.0:
                         dyn = True
         row_dyn[i] = dyn
+
+
+@numba.njit(cache=True)
+def counter_rows(row_cov, gammas, row_cnt):
+    """row_cnt[i]: the covariate row i has hazard ratios that follow counters (nonzero gammas), so it changes
+    whenever they do; a row dynamic by time in state only is the same for every cycle with the same time-in-state
+    multiplier (the CPU's general block caches it on that)."""
+    S, K = gammas.shape[0], gammas.shape[2]
+    for i in range(S):
+        row_cnt[i] = False
+        if row_cov[i]:
+            for j in range(S):
+                for c in range(K):
+                    if gammas[i, j, c] != 0.0:
+                        row_cnt[i] = True
 
 
 @numba.njit(cache=True)
