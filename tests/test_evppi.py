@@ -281,3 +281,32 @@ def test_cli_evppi_bad_input_is_one_clean_error(linear_scenario: Path, tmp_path:
     assert message in r.output
     assert "Traceback" not in r.output
     assert not (tmp_path / "o").exists()
+
+
+def test_groups_fitted_side_by_side_give_the_numbers_of_one_at_a_time(monkeypatch):
+    """The default run fits the groups' regressions in threads, one per core: the table is the same to the bit, in
+    the same order, and no warning filter is left behind."""
+    import os
+    import warnings
+
+    rng = np.random.default_rng(7)
+    n = 600
+    x = rng.standard_normal((n, 4))
+    inb = 0.1 + x @ np.array([1.0, 0.5, 0.25, 0.1]) + 0.5 * rng.standard_normal(n)
+    inputs = {f"x{i}": x[:, i] for i in range(4)}
+    groups = {"a": ["x0", "x1", "x2"], "b": ["x1", "x2", "x3"], "c": ["x3"], "d": ["x0", "x3", "x2"]}
+    costs = np.column_stack([np.zeros(n), -inb])
+
+    def table():
+        return evppi_arrays(costs, np.zeros((n, 2)), inputs, groups, [0.0, 1.0], gp_samples=150, se_draws=20,
+                            seed=3).to_frame()
+
+    filters = list(warnings.filters)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    side_by_side = table()
+    assert warnings.filters == filters
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    one_at_a_time = table()
+    assert list(side_by_side["group"]) == ["a", "a", "b", "b", "c", "c", "d", "d"]
+    assert side_by_side.equals(one_at_a_time)
+    assert (side_by_side["method"] == "gp").sum() == 6

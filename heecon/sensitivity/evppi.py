@@ -69,6 +69,7 @@ Briggs A, Claxton K, Sculpher M. Decision Modelling for Health Economic Evaluati
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -528,8 +529,9 @@ def _evppi_rows(c: np.ndarray, e: np.ndarray, w: np.ndarray, Y: np.ndarray, cols
     from heecon.params import stream_seed
 
     n, k = c.shape
-    rows = []
-    for label, members in grp.items():
+
+    def group_rows(label: str, members: list[str]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
         X = _free_inputs(np.column_stack([cols[m] for m in members]))
         d = X.shape[1]
         rng = np.random.Generator(np.random.PCG64(stream_seed(seed, "gsa", name=f"evppi:{label}")))
@@ -559,7 +561,29 @@ def _evppi_rows(c: np.ndarray, e: np.ndarray, w: np.ndarray, Y: np.ndarray, cols
                     row["evppi"], population["population_per_year"], int(population["years"]),
                     float(population["discount_rate"])))
             rows.append(row)
-    return rows
+        return rows
+
+    # The groups are independent (each has its own random stream; BLAS has one thread here): they run side by side
+    # on the cores, in threads (the work is in LAPACK and numpy, which release the GIL); rows keep the group order.
+    items = list(grp.items())
+    workers = max(1, min(len(items), len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                         else (os.cpu_count() or 1)))
+    if workers == 1:
+        return [r for label, members in items for r in group_rows(label, members)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    # warnings.catch_warnings (in _fit_gp) is not thread-safe: the filter it sets is set here for the whole pool,
+    # and this block restores the caller's filters when every thread is done
+    with warnings.catch_warnings():
+        try:
+            from sklearn.exceptions import ConvergenceWarning
+
+            warnings.simplefilter("ignore", ConvergenceWarning)
+        except ImportError:  # pragma: no cover
+            pass
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(lambda item: group_rows(*item), items))
+    return [r for part in parts for r in part]
 
 
 def evppi(psa_result: Any, groups: Sequence[str | Sequence[str]] | Mapping[str, Sequence[str]] | None = None,
