@@ -583,7 +583,19 @@ def _evppi_rows(c: np.ndarray, e: np.ndarray, w: np.ndarray, Y: np.ndarray, cols
             pass
         with ThreadPoolExecutor(max_workers=workers) as pool:
             parts = list(pool.map(lambda item: group_rows(*item), items))
+    _release_thread_memory()
     return [r for part in parts for r in part]
+
+
+def _release_thread_memory() -> None:
+    """Give back to the system what the pool's threads freed: glibc keeps it in their own malloc arenas (the
+    flagship's EVPPI otherwise leaves ~95 MB resident, ~55 MB after this; Linux with glibc only)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # another C library: nothing to do
+        pass
 
 
 def evppi(psa_result: Any, groups: Sequence[str | Sequence[str]] | Mapping[str, Sequence[str]] | None = None,
