@@ -285,6 +285,7 @@ def _block_general(
                 else:
                     m = P_map[s, k - 1]
                     # 1. the drawn move
+                    use_row = False
                     if has_trcov and row_mod[cur]:
                         # a covariate row: a static one is built once per (person, strategy, matrix, state) and
                         # reused; a dynamic one (counters, time in state) every cycle
@@ -301,26 +302,16 @@ def _block_general(
                             rc_m[s] = -1 if by_cnt else m
                             rc_cur[s] = cur
                             rc_t[s] = ti
-                        # step.walk and step.draw_from_row, written out (calls with array arguments cost
-                        # reference counts)
-                        j = 0
-                        if rc_fb[s] == -2:
-                            mu, cu = np.uintp(m), np.uintp(cur)
-                            if branchless:
-                                for x in range(S):
-                                    j += u >= Pc[mu, cu, x]
-                            else:
-                                while u >= Pc[mu, cu, j]:
-                                    j += 1
-                        else:
-                            j = rc_fb[s]
-                            for x in range(S):
-                                if u < rc_cum[s, x]:
-                                    j = x
-                                    break
+                        use_row = rc_fb[s] != -2  # -2: every hazard ratio is 1, the stored row applies
+                    # step.draw_from_row or step.walk, written out (calls with array arguments cost reference counts)
+                    j = 0
+                    if use_row:
+                        j = rc_fb[s]
+                        for x in range(S):
+                            if u < rc_cum[s, x]:
+                                j = x
+                                break
                     else:
-                        # step.walk, written out
-                        j = 0
                         mu, cu = np.uintp(m), np.uintp(cur)
                         if branchless:
                             for x in range(S):
