@@ -197,15 +197,15 @@ def jsonable(x: Any) -> Any:
 
 def outcome_frame(scenario: Scenario, totals: np.ndarray, names: list[str]) -> pd.DataFrame:
     """Per-strategy outcomes from per-person totals ``[n_strat, R, 2]``."""
-    R = len(names)
-    df = pd.DataFrame(index=pd.Index(list(scenario.strategies), name="strategy"))
+    cols: dict[str, np.ndarray] = {}
     for j, suffix in ((0, ""), (1, "_undiscounted")):
-        for r in range(R):
-            df[names[r] + suffix] = totals[:, r, j]
+        for r, nm in enumerate(names):
+            cols[nm + suffix] = totals[:, r, j]
         for pname in scenario.perspectives:
-            df[f"costs[{pname}]{suffix}"] = perspective_costs(totals, scenario, pname, discounted=j == 0)
-        df["costs" + suffix] = df[f"costs[{scenario.settings.perspective}]{suffix}"]
-    return df
+            cols[f"costs[{pname}]{suffix}"] = perspective_costs(totals, scenario, pname, discounted=j == 0)
+        cols["costs" + suffix] = cols[f"costs[{scenario.settings.perspective}]{suffix}"]
+    # one block (a column at a time copies the frame at every insert)
+    return pd.DataFrame(cols, index=pd.Index(list(scenario.strategies), name="strategy"))
 
 
 def incremental_tables(scenario: Scenario, outcomes: pd.DataFrame) -> dict[str, pd.DataFrame]:

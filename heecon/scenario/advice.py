@@ -16,6 +16,8 @@ __all__ = ["scenario_warnings"]
 
 #: a base-case value outside this central interval of its distribution is "far from its centre"
 CENTRAL = 0.95
+#: the probability outside that interval on each side
+_TAIL = (1.0 - CENTRAL) / 2.0
 
 
 def _g(x: float) -> str:
@@ -29,9 +31,8 @@ def scenario_warnings(scenario: Scenario) -> list[Problem]:
         d, v = p.dist, p.expr.constant
         if d is None or v is None or d.is_fixed:
             continue
-        tail = (1.0 - CENTRAL) / 2.0
         q = d.cdf_light(v)  # without scipy: a value well inside the interval needs no quantiles
-        if q is not None and tail + 1e-9 < q < 1.0 - tail - 1e-9:
+        if q is not None and _TAIL + 1e-9 < q < 1.0 - _TAIL - 1e-9:
             continue
         lo, hi = d.interval(CENTRAL)
         if lo <= v <= hi:

@@ -14,8 +14,6 @@ from heecon.engine.microsim.step import walk
 __all__ = ["path_rewards", "book_individual", "start_states"]
 
 
-
-
 @numba.njit(inline="always", cache=True)
 def path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, TRW, W, tot, ctr):
     """tot[s, q] = sum over points of G[s, p, path[s, p], q] (+ weighted transition rewards).

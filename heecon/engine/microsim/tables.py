@@ -262,18 +262,26 @@ def move_table(pm, out):
 def row_dynamics(row_cov, gammas, tis_tr, row_dyn):
     """row_dyn[i]: the covariate row i has hazard ratios that follow counters or time in state (gammas or
     time-in-state multipliers act on it), so it is rebuilt every cycle; a static one once per person."""
-    S, K, L = gammas.shape[0], gammas.shape[2], tis_tr.shape[2]
+    S, L = gammas.shape[0], tis_tr.shape[2]
     for i in range(S):
         dyn = False
         if row_cov[i]:
+            dyn = _reads_counters(gammas, i)
             for j in range(S):
-                for c in range(K):
-                    if gammas[i, j, c] != 0.0:
-                        dyn = True
                 for t in range(L):
                     if tis_tr[i, j, t] != 1.0:
                         dyn = True
         row_dyn[i] = dyn
+
+
+@numba.njit(inline="always", cache=True)
+def _reads_counters(gammas, i):
+    """Whether row i has a nonzero counter coefficient."""
+    for j in range(gammas.shape[1]):
+        for c in range(gammas.shape[2]):
+            if gammas[i, j, c] != 0.0:
+                return True
+    return False
 
 
 @numba.njit(cache=True)
@@ -281,14 +289,8 @@ def counter_rows(row_cov, gammas, row_cnt):
     """row_cnt[i]: the covariate row i has hazard ratios that follow counters (nonzero gammas), so it changes
     whenever they do; a row dynamic by time in state only is the same for every cycle with the same time-in-state
     multiplier (the CPU's general block caches it on that)."""
-    S, K = gammas.shape[0], gammas.shape[2]
-    for i in range(S):
-        row_cnt[i] = False
-        if row_cov[i]:
-            for j in range(S):
-                for c in range(K):
-                    if gammas[i, j, c] != 0.0:
-                        row_cnt[i] = True
+    for i in range(gammas.shape[0]):
+        row_cnt[i] = row_cov[i] and _reads_counters(gammas, i)
 
 
 @numba.njit(cache=True)
