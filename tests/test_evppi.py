@@ -310,3 +310,45 @@ def test_groups_fitted_side_by_side_give_the_numbers_of_one_at_a_time(monkeypatc
     assert list(side_by_side["group"]) == ["a", "a", "b", "b", "c", "c", "d", "d"]
     assert side_by_side.equals(one_at_a_time)
     assert (side_by_side["method"] == "gp").sum() == 6
+
+
+@pytest.mark.parametrize("d", [3, 5])
+def test_gp_marginal_likelihood_fit_is_sklearns(d):
+    """heecon's GP hyperparameter fit is sklearn's GaussianProcessRegressor (ConstantKernel * RBF + WhiteKernel,
+    the same start, bounds and L-BFGS-B) evaluated faster: the same optimum, and with the length scales fixed the
+    eigenvalue form gives the amplitude and noise sklearn finds with a fixed RBF."""
+    import warnings
+
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+    from heecon.sensitivity.evppi import _gp_marginal_ml, _sq_dist
+
+    rng = np.random.default_rng(7 + d)
+    m = 200
+    X = rng.standard_normal((m, d))
+    y = np.sin(X[:, 0]) + 0.5 * X[:, 1] ** 2 + rng.standard_normal(m)
+    y = (y - y.mean()) / y.std()
+    D2 = (X.T[:, :, None] - X.T[:, None, :]) ** 2
+
+    def sk(length_scale, bounds):
+        kern = ConstantKernel(0.3, (1e-3, 1e1)) * RBF(length_scale, bounds) + WhiteKernel(0.7, (1e-3, 2.0))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            k = GaussianProcessRegressor(kern).fit(X, y).kernel_
+        return k.k1.k1.constant_value, np.atleast_1d(k.k1.k2.length_scale), k.k2.noise_level
+
+    amp, ell, noise = _gp_marginal_ml(D2, y, None)
+    a_ref, l_ref, n_ref = sk(np.full(d, 3.0), (0.3, 1e3))
+    assert amp == pytest.approx(a_ref, rel=1e-4)
+    assert noise == pytest.approx(n_ref, rel=1e-4)
+    np.testing.assert_allclose(ell, l_ref, rtol=1e-3)
+
+    fixed = np.array([1.5] + [4.0] * (d - 1))
+    w, V = np.linalg.eigh(np.exp(-0.5 * _sq_dist(X, X, fixed)))
+    a_ref, _, n_ref = sk(fixed, "fixed")
+    for eig in (None, (np.clip(w, 0.0, None), V)):  # Cholesky form and eigenvalue form
+        amp, ell, noise = _gp_marginal_ml(D2, y, fixed, eig)
+        np.testing.assert_array_equal(ell, fixed)
+        assert amp == pytest.approx(a_ref, rel=1e-4)
+        assert noise == pytest.approx(n_ref, rel=1e-4)
