@@ -341,6 +341,22 @@ def test_save_figure_writes_png_and_svg(tmp_path, res):
     assert save_figure(axes, tmp_path / "occ")[0].is_file()
 
 
+def test_save_figure_lays_out_once_and_keeps_the_engine(tmp_path, res, monkeypatch):
+    """The SVG reuses the PNG's constrained layout (one layout per figure, not one per format), and the figure
+    keeps its layout engine afterwards."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    fig = ceac(res.psa).figure
+    engine = fig.get_layout_engine()
+    assert isinstance(engine, ConstrainedLayoutEngine)
+    calls = []
+    orig = ConstrainedLayoutEngine.execute
+    monkeypatch.setattr(ConstrainedLayoutEngine, "execute", lambda self, f: (calls.append(1), orig(self, f))[1])
+    save_figure(fig, tmp_path / "once")
+    assert len(calls) == 1 and (tmp_path / "once.svg").is_file()
+    assert fig.get_layout_engine() is engine
+
+
 def test_default_figures_builds_what_the_data_allows(res, tmp_path):
     paths = default_figures(res.dir)
     names = sorted({p.stem for p in paths})

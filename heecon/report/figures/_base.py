@@ -210,10 +210,25 @@ def save_figure(fig_or_ax: Any, path_stem: str | Path, *, dpi: int = 150,
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     out = []
-    for fmt in formats:
-        p = stem.with_name(f"{stem.name}.{fmt}")
-        meta = {"Date": None} if fmt == "svg" else ({"Software": None} if fmt == "png" else None)
-        with _style():
-            fig.savefig(p, format=fmt, dpi=dpi, metadata=meta, facecolor="white")
-        out.append(p)
+    engine = fig.get_layout_engine()
+    try:
+        for i, fmt in enumerate(formats):
+            p = stem.with_name(f"{stem.name}.{fmt}")
+            meta = {"Date": None} if fmt == "svg" else ({"Software": None} if fmt == "png" else None)
+            with _style():
+                fig.savefig(p, format=fmt, dpi=dpi, metadata=meta, facecolor="white")
+            out.append(p)
+            if i == 0 and engine is not None and len(formats) > 1:
+                # the first save laid the figure out (constrained layout: half the drawing time); the other formats
+                # keep that layout instead of computing it again
+                try:
+                    fig.set_layout_engine("none")
+                except RuntimeError:  # a colorbar made under this engine: keep it, and lay out each time
+                    engine = None
+    finally:
+        if engine is not None and fig.get_layout_engine() is not engine:
+            try:
+                fig.set_layout_engine(engine)
+            except RuntimeError:  # pragma: no cover - a colorbar added since: the saved layout stays
+                pass
     return out
