@@ -18,13 +18,36 @@ def sample_population(scenario: Scenario, n: int, seed: int | None = None) -> tu
     The same population serves every PSA sample and every strategy (common random numbers). Returns the
     attribute matrix, its column names, and the start states from a population file (or ``None``).
     """
+    pop = scenario.microsim.population
+    seed = scenario.settings.seed if seed is None else seed
+    # a deterministic analysis evaluates the same population dozens of times (one-way, thresholds, variants):
+    # it is drawn once per (population spec, seed, n) and copied out. The key is the spec's content (its repr:
+    # every attribute, distribution and subgroup, floats exactly), with the file's time and the states it maps to
+    file_key = None
+    if pop.file is not None:
+        file_key = (pop.file.stat().st_mtime_ns, tuple((nm, s.n_sub) for nm, s in scenario.states.items()))
+    key = (repr(pop), seed, n, file_key)
+    hit = _DRAWN.get(key)
+    if hit is None:
+        hit = _draw_population(scenario, n, seed)
+        if len(_DRAWN) >= _DRAWN_MAX:
+            _DRAWN.pop(next(iter(_DRAWN)))
+        _DRAWN[key] = hit
+    X, cols, start = hit
+    return X.copy(), list(cols), None if start is None else start.copy()
+
+
+_DRAWN: dict[tuple, tuple[np.ndarray, list[str], np.ndarray | None]] = {}
+_DRAWN_MAX = 8
+
+
+def _draw_population(scenario: Scenario, n: int, seed: int) -> tuple[np.ndarray, list[str], np.ndarray | None]:
     from heecon.params import stream_rng
 
-    spec = scenario.microsim
-    pop = spec.population
+    pop = scenario.microsim.population
     cols = pop.columns
     X = np.zeros((n, len(cols)))
-    rng = stream_rng(scenario.settings.seed if seed is None else seed, "population")
+    rng = stream_rng(seed, "population")
     start = None
     if pop.file is not None:
         import pandas as pd
