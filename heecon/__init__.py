@@ -16,6 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from heecon import _cpu_pin
+
+_cpu_pin.pin()  # before anything imports NumPy: the same numbers on every x86-64 machine (heecon/_cpu_pin.py)
+
 __version__ = "0.1.0"
 
 #: public name -> the module that defines it

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+import heecon  # noqa: F401  (before any test module imports NumPy: it pins the CPU kernels, heecon/_cpu_pin.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 SHARED = ROOT.parent / "shared"

@@ -140,6 +140,11 @@ def compute(workdir: Path, recorded: dict[str, Any] | None = None) -> dict[str, 
     """Run the golden set in ``workdir`` (the repository root is the working directory) and digest the outputs."""
     import os
 
+    from heecon import _cpu_pin
+
+    if not _cpu_pin.pinned() and os.environ.get("HEECON_NATIVE_CPU") != "1":
+        raise RuntimeError("NumPy was imported before heecon, so its CPU kernels are not pinned (heecon/_cpu_pin.py) "
+                           "and the digests would be this machine's: import heecon first")
     sys.path.insert(0, str(ROOT))
     from tests.gpu_cases import write_feature_scenario
 
