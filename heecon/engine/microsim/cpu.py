@@ -297,8 +297,21 @@ def _block_general(
                         if dyn and not by_cnt:
                             ti = tis[s] if tis[s] < L_tis - 1 else L_tis - 1
                         if by_cnt or rc_m[s] != m or rc_cur[s] != cur or rc_t[s] != ti:
-                            rc_fb[s] = cov_row(P, Lp, m, cur, linx, hrx, cur, dyn, cnt, s, tis[s], gammas, logtis, K,
-                                               comp_col[cur], prow, rc_cum, s)
+                            # a row that does not read counters is the person's (matrix, state, time-in-state step)
+                            # alone: an earlier strategy's copy of it is the same numbers
+                            src = -1
+                            if not by_cnt:
+                                for s2 in range(s):
+                                    if rc_m[s2] == m and rc_cur[s2] == cur and rc_t[s2] == ti:
+                                        src = s2
+                                        break
+                            if src >= 0:
+                                rc_fb[s] = rc_fb[src]
+                                for x in range(S):
+                                    rc_cum[s, x] = rc_cum[src, x]
+                            else:
+                                rc_fb[s] = cov_row(P, Lp, m, cur, linx, hrx, cur, dyn, cnt, s, tis[s], gammas, logtis,
+                                                   K, comp_col[cur], prow, rc_cum, s)
                             rc_m[s] = -1 if by_cnt else m
                             rc_cur[s] = cur
                             rc_t[s] = ti

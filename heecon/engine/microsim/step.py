@@ -306,11 +306,14 @@ def cov_row(P, Lp, m, cur, linx, hrx, lr, dyn, cnt, cs, tis_s, gammas, logtis, K
         p = P[m, cur, j]
         if lin != 0.0 and j != comp:
             modified = True
-            hr = math.exp(lin) if dyn else hrx[lr, j]
-            if hr == 0.0 or p <= 0.0:
-                p = 0.0
-            elif p < 1.0:
-                p = -math.expm1(mul(hr, Lp[m, cur, j]))
+            if p <= 0.0:
+                p = 0.0  # a move the stored row does not allow stays impossible (no hazard ratio needed)
+            else:
+                hr = math.exp(lin) if dyn else hrx[lr, j]
+                if hr == 0.0:
+                    p = 0.0
+                elif p < 1.0:
+                    p = -math.expm1(mul(hr, Lp[m, cur, j]))
         prow[j] = p
     if not modified:
         return -2
