@@ -43,13 +43,20 @@ def _cpu_flags() -> set[str]:
 
 
 def _numpy_at_least(major: int, minor: int) -> bool:
-    from importlib import metadata
+    """Whether the NumPy that would be imported is at least major.minor, read from its version.py without importing
+    it (importlib.metadata would cost the command line ~40 ms at every start)."""
+    import importlib.util
+    import re
 
     try:
-        parts = metadata.version("numpy").split(".")
-        return (int(parts[0]), int(parts[1])) >= (major, minor)
-    except (metadata.PackageNotFoundError, ValueError, IndexError):
+        spec = importlib.util.find_spec("numpy")
+        if spec is None or spec.origin is None:
+            return False
+        with open(os.path.join(os.path.dirname(spec.origin), "version.py"), encoding="utf-8") as fh:
+            m = re.search(r"""^version(?::\s*str)?\s*=\s*["'](\d+)\.(\d+)""", fh.read(), re.M)
+    except (OSError, ImportError, ValueError):
         return False
+    return m is not None and (int(m.group(1)), int(m.group(2))) >= (major, minor)
 
 
 def pin() -> None:
