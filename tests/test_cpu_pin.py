@@ -17,13 +17,17 @@ _PROBE = ("import json, os, sys\n{first}\nimport numpy\nfrom heecon import _cpu_
           "'npy': os.environ.get('NPY_DISABLE_CPU_FEATURES')}}))")
 
 
-def _probe(first: str, **env: str) -> dict:
+def _run(code: str, **env: str) -> object:
+    """The last line a fresh Python prints, as JSON, run without the pin's variables (plus ``env``)."""
     e = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES",
                                                            "HEECON_NATIVE_CPU")}
     e.update(env)
-    out = subprocess.run([sys.executable, "-c", _PROBE.format(first=first)], capture_output=True, text=True, env=e,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=e, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _probe(first: str, **env: str) -> dict:
+    return _run(_PROBE.format(first=first), **env)
 
 
 x86_linux = pytest.mark.skipif(not (sys.platform.startswith("linux") and platform.machine() == "x86_64"
@@ -41,14 +45,11 @@ def test_import_heecon_pins_the_kernels_before_numpy():
 @x86_linux
 def test_the_pin_takes_effect_in_openblas():
     # OpenBLAS reports the core it runs; the pinned one whatever this machine is
-    code = ("import heecon, numpy, json\n"
-            "import threadpoolctl\nprint(json.dumps([i.get('architecture') for i in threadpoolctl.threadpool_info()"
+    pytest.importorskip("threadpoolctl")
+    code = ("import heecon, numpy, json\nimport threadpoolctl\n"
+            "print(json.dumps([i.get('architecture') for i in threadpoolctl.threadpool_info()"
             " if i.get('internal_api') == 'openblas']))")
-    e = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=e)
-    if out.returncode != 0 and "threadpoolctl" in out.stderr:
-        pytest.skip("threadpoolctl is not installed")
-    archs = json.loads(out.stdout.strip().splitlines()[-1])
+    archs = _run(code)
     assert archs and all(a == _cpu_pin.OPENBLAS_CORE for a in archs)
 
 
