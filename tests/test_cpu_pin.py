@@ -45,12 +45,16 @@ def test_import_heecon_pins_the_kernels_before_numpy():
 @x86_linux
 def test_the_pin_takes_effect_in_openblas():
     # OpenBLAS reports the core it runs; the pinned one whatever this machine is
+    # (on a machine whose own core is Haswell the first check cannot tell; the second, a core set beforehand that
+    # this machine would not pick, shows the variable heecon sets is the one OpenBLAS obeys)
     pytest.importorskip("threadpoolctl")
     code = ("import heecon, numpy, json\nimport threadpoolctl\n"
             "print(json.dumps([i.get('architecture') for i in threadpoolctl.threadpool_info()"
             " if i.get('internal_api') == 'openblas']))")
     archs = _run(code)
     assert archs and all(a == _cpu_pin.OPENBLAS_CORE for a in archs)
+    archs = _run(code, OPENBLAS_CORETYPE="Sandybridge")
+    assert archs and all(a == "Sandybridge" for a in archs)
 
 
 def test_numpy_first_or_opt_out_leaves_the_machine_kernels():
