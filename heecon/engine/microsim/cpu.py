@@ -66,7 +66,6 @@ from heecon.engine.microsim.step import (
     POW_MAX,
     beta_draw,
     binomial_cdf,
-    cov_row,
     cycle_value,
     linear_predictor,
     poisson,
@@ -159,11 +158,13 @@ def _block_general(
     `extra` is added last. Cycle-outer, strategy-inner: a strategy coupled to strategy 0 in a cycle (tables.coupling)
     reuses its steps 1-3.
 
-    Why this is one long function: steps 2-5 are written out here, the very operations of their step.py
-    functions, which the GPU kernel calls. Called from this loop (inlined or not) with their array arguments,
-    they made the flagship's PSA 1.3-2 times slower (benchmarks/bench_flagship.py; numba's reference counting of
-    array arguments, which contends between threads for arrays they share); the leaf samplers, the covariate row
-    and the tables cost nothing and are shared. The cudasim tests (tests/test_gpu_general.py) check bit for bit
+    Why this is one long function: the covariate row (step.cov_row with step.complete_row) and steps 2-5 are
+    written out here, the very operations of their step.py functions, which the GPU kernel calls. Called from
+    this loop (inlined or not) with their array arguments, they made the flagship's PSA 1.3-2 times slower
+    (benchmarks/bench_flagship.py; numba's reference counting of array arguments: an atomic increment and
+    decrement per array per call, contended between threads for arrays they share; the covariate row's nine
+    arrays cost 12% of the flagship kernel's CPU time, December 2026); the leaf samplers and the tables cost
+    nothing and are shared. The cudasim tests (tests/test_gpu_general.py) check bit for bit
     that the written-out steps and the shared functions agree.
     """
     n_strat, T = P_map.shape[0], P_map.shape[1]
@@ -310,8 +311,62 @@ def _block_general(
                                 for x in range(S):
                                     rc_cum[s, x] = rc_cum[src, x]
                             else:
-                                rc_fb[s] = cov_row(P, Lp, m, cur, linx, hrx, cur, dyn, cnt, s, tis[s], gammas, logtis,
-                                                   K, comp_col[cur], prow, rc_cum, s)
+                                # step.cov_row (with step.complete_row), written out: a call with array arguments
+                                # costs reference counts (18 atomic operations a row)
+                                tr_i = tis[s] if tis[s] < L_tis - 1 else L_tis - 1
+                                comp = comp_col[cur]
+                                modified = False
+                                for x in range(S):
+                                    lin = linx[cur, x]
+                                    if dyn:
+                                        for c in range(K):
+                                            lin += gammas[cur, x, c] * cnt[s, c]
+                                        lt = logtis[cur, x, tr_i]
+                                        if lt != 0.0:
+                                            lin += lt
+                                    p = P[m, cur, x]
+                                    if lin != 0.0 and x != comp:
+                                        modified = True
+                                        if p <= 0.0:
+                                            p = 0.0
+                                        else:
+                                            hr = math.exp(lin) if dyn else hrx[cur, x]
+                                            if hr == 0.0:
+                                                p = 0.0
+                                            elif p < 1.0:
+                                                p = -math.expm1(hr * Lp[m, cur, x])
+                                    prow[x] = p
+                                if not modified:
+                                    rc_fb[s] = -2
+                                else:
+                                    if comp >= 0:
+                                        off = 0.0
+                                        for x in range(S):
+                                            if x != comp:
+                                                off += prow[x]
+                                        if off > 1.0:
+                                            for x in range(S):
+                                                prow[x] /= off
+                                            prow[comp] = 0.0
+                                        else:
+                                            prow[comp] = 1.0 - off
+                                    else:
+                                        rtot = 0.0
+                                        for x in range(S):
+                                            rtot += prow[x]
+                                        if rtot > 0.0:
+                                            for x in range(S):
+                                                prow[x] /= rtot
+                                    racc = 0.0
+                                    last = -1
+                                    for x in range(S):
+                                        racc += prow[x]
+                                        if prow[x] > 0.0:
+                                            last = x
+                                            rc_cum[s, x] = racc
+                                        else:
+                                            rc_cum[s, x] = -1.0
+                                    rc_fb[s] = last if last >= 0 else cur
                             rc_m[s] = -1 if by_cnt else m
                             rc_cur[s] = cur
                             rc_t[s] = ti
