@@ -276,6 +276,20 @@ def test_kept_samples_and_trajectories_do_not_change_totals():
     assert np.all(b.occupancy.sum(axis=3) == 2000)
 
 
+@pytest.mark.parametrize("R, n_strat", [(2, 2), (1, 2), (2, 3), (3, 2)])
+def test_the_two_strategy_fast_block_gives_the_general_paths_bits(R, n_strat):
+    # two strategies whose nonzero rewards fit one group of four columns (costs and QALYs, say) and no transition
+    # rewards take cpu._block_plain2, which sums the rewards in registers as it walks; every other fast-path model
+    # takes _block_plain. Both must give the bits of the general block (forced by per-cycle output and trajectories)
+    kw = small_model(seed=4, R=R, n_strat=n_strat, n_samp=3)
+    del kw["TR_mats"], kw["TR_map"]
+    kw["V_mats"][:, :, :, 0] *= 37.0  # a cost-sized column beside QALY-sized ones
+    fast = simulate(n_ind=3000, seed=9, **kw)
+    general = simulate(n_ind=3000, seed=9, n_keep=3, n_traj=3000, **kw)
+    assert np.array_equal(fast.acc, general.acc)
+    assert np.all(fast.out_sum[:, :, :, 0] != 0.0)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Against the NumPy reference
 # ---------------------------------------------------------------------------------------------------

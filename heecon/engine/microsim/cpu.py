@@ -4,7 +4,8 @@ The private kernel :func:`_kernel` (``parallel=True`` over samples x blocks of
 individuals) takes dense arrays (built by the scenario compiler in
 :mod:`heecon.model`) and writes exact integer partial sums into ``out`` arrays;
 it validates nothing. Each task (one sample, one block of individuals) runs the
-fast block :func:`_block_plain` or the general block :func:`_block_general`.
+fast block :func:`_block_plain` (:func:`_block_plain2` for two strategies with one group of reward columns) or
+the general block :func:`_block_general`.
 :func:`simulate` is the public wrapper: it validates the arguments
 (:func:`heecon.engine.microsim.inputs.prepare_inputs`), allocates the outputs,
 calls the kernel, adds up the partial sums and returns a
@@ -108,6 +109,10 @@ def _block_plain(i0, i1, k_samp, ind_offset, Pc, P_map, G, gq, ng, scum, start_s
     path = np.empty((n_strat, T + 1), np.int64)
     tot = np.empty((n_strat, G.shape[3]))
     ctr = np.empty(2 * R)
+    if n_strat == 2 and ng == 1 and not has_tr:
+        _block_plain2(i0, i1, k_samp, ind_offset, Pc, P_map, G, gq[0], scum, start_state, tconst, R, moments, acc,
+                      path, tot, branchless)
+        return
     for i in range(i0, i1):
         k_ind = individual_key(k_samp, ind_offset + i)
         start_states(path, k_ind, i, start_state, scum)
@@ -116,6 +121,61 @@ def _block_plain(i0, i1, k_samp, ind_offset, Pc, P_map, G, gq, ng, scum, start_s
             for s in range(n_strat):
                 path[s, k] = walk(Pc, P_map[s, k - 1], path[s, k - 1], u, branchless)
         path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, TRW, W, tot, ctr)
+        book_individual(tot, acc, R, moments)
+
+
+@numba.njit(cache=True)
+def _block_plain2(i0, i1, k_samp, ind_offset, Pc, P_map, G, q, scum, start_state, tconst, R, moments, acc, path, tot,
+                  branchless):
+    """_block_plain for the commonest model: two strategies and one group of four nonzero reward columns (e.g. costs
+    and QALYs, discounted and not), no transition rewards. The point rewards are summed as the walk goes, in
+    registers (the same additions in the same order as person.path_rewards: the same bits); nothing is stored but
+    the states the next cycle needs."""
+    T = P_map.shape[1]
+    for q4 in range(tot.shape[1]):
+        tot[0, q4] = 0.0
+        tot[1, q4] = 0.0
+    for i in range(i0, i1):
+        k_ind = individual_key(k_samp, ind_offset + i)
+        start_states(path, k_ind, i, start_state, scum)
+        x0 = np.uintp(path[0, 0])
+        x1 = np.uintp(path[1, 0])
+        a0 = 0.0
+        a1 = 0.0
+        a2 = 0.0
+        a3 = 0.0
+        b0 = 0.0
+        b1 = 0.0
+        b2 = 0.0
+        b3 = 0.0
+        a0 += G[0, 0, x0, q]
+        a1 += G[0, 0, x0, q + 1]
+        a2 += G[0, 0, x0, q + 2]
+        a3 += G[0, 0, x0, q + 3]
+        b0 += G[1, 0, x1, q]
+        b1 += G[1, 0, x1, q + 1]
+        b2 += G[1, 0, x1, q + 2]
+        b3 += G[1, 0, x1, q + 3]
+        for k in range(1, T + 1):
+            u = bits_to_uniform(draw_bits(k_ind, tconst[k]))
+            x0 = np.uintp(walk(Pc, P_map[0, k - 1], x0, u, branchless))
+            x1 = np.uintp(walk(Pc, P_map[1, k - 1], x1, u, branchless))
+            a0 += G[0, k, x0, q]
+            a1 += G[0, k, x0, q + 1]
+            a2 += G[0, k, x0, q + 2]
+            a3 += G[0, k, x0, q + 3]
+            b0 += G[1, k, x1, q]
+            b1 += G[1, k, x1, q + 1]
+            b2 += G[1, k, x1, q + 2]
+            b3 += G[1, k, x1, q + 3]
+        tot[0, q] = a0
+        tot[0, q + 1] = a1
+        tot[0, q + 2] = a2
+        tot[0, q + 3] = a3
+        tot[1, q] = b0
+        tot[1, q + 1] = b1
+        tot[1, q + 2] = b2
+        tot[1, q + 3] = b3
         book_individual(tot, acc, R, moments)
 
 
