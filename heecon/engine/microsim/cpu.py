@@ -238,6 +238,13 @@ def _block_general(
     n_traj = traj.shape[0] if sm == 0 else 0
     Lp, row_dyn, logtis, egam, evm, pdrop, ev_any, xcols, nx = general_tables(
         P, row_cov, gammas, tis_tr, has_trcov, evr, evg, evmp, evw, eng_drop, eng_cps, eng_cpp)
+    ecols = np.empty((E, R), np.int64)  # ecols[e, :necol[e]]: the reward columns an occurrence of e books
+    necol = np.zeros(E, np.int64)
+    for e in range(E):
+        for r in range(R):
+            if evw[e, r] != 0.0:
+                ecols[e, necol[e]] = r
+                necol[e] += 1
     path = np.empty((n_strat, T + 1), np.int64)
     tis = np.zeros(n_strat, np.int64)
     cnt = np.zeros((n_strat, K))
@@ -566,7 +573,19 @@ def _block_general(
                                         ev_hr[s, e] *= egam[e, c, di] if di > 0 else math.exp(g * d)
                 # 5. event and engagement rewards of cycle k, weight c_k (step.reward_amount, step.book_extra,
                 # written out); the per-cycle output (discounted) of kept samples
-                if n_occ > 0 or place or keep:
+                if n_occ == 1 and not place and not keep:
+                    # the common case, one event type and no session: only the columns it books (the other
+                    # columns would add nothing, as amt is 0 there)
+                    e1 = occurred[0]
+                    n1 = nev[e1]
+                    for c1 in range(necol[e1]):
+                        r = ecols[e1, c1]
+                        amt = 0.0
+                        amt += n1 * evw[e1, r]
+                        if amt != 0.0:
+                            extra[s, 2 * r] += W[0, 2, r, k - 1] * amt
+                            extra[s, 2 * r + 1] += W[1, 2, r, k - 1] * amt
+                elif n_occ > 0 or place or keep:
                     for rx in range(R if keep else nx):
                         r = rx if keep else xcols[rx]
                         amt = 0.0
