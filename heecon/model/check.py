@@ -17,5 +17,5 @@ def check_scenario(scenario: Scenario) -> CompiledModel:
     a run would."""
     model = compile_model(scenario, None, validate=True)
     if scenario.settings.engine == "microsim" and scenario.microsim is not None:
-        compile_microsim(scenario, None, validate=True)
+        compile_microsim(scenario, None, validate=True, model=model)
     return model

@@ -31,10 +31,13 @@ class MicrosimArrays:
 
 
 def compile_microsim(scenario: Scenario, draws: Mapping[str, np.ndarray] | None = None, *,
-                     validate: bool = True) -> MicrosimArrays:
+                     validate: bool = True, model: Any = None) -> MicrosimArrays:
     """The kernel arrays for a microsimulation scenario (population excluded: see
-    :func:`heecon.model.population.sample_population`)."""
-    c = _context(scenario, draws, validate)
+    :func:`heecon.model.population.sample_population`).
+
+    ``model``: the cohort compilation of the same scenario and draws (:func:`heecon.model.markov.compile_model`
+    with the same ``validate``), when the caller has it; else it is compiled here."""
+    c = _context(scenario, draws, validate, model)
     ev = _event_arrays(c)
     cov = _covariate_arrays(c)
     ev_rr = _event_rate_ratios(c)
@@ -90,8 +93,9 @@ class _Ctx(SimpleNamespace):
     evaluation environments, the problems found)."""
 
 
-def _context(scenario: Scenario, draws: Mapping[str, np.ndarray] | None, validate: bool) -> Any:
-    model = compile_model(scenario, draws, validate=validate)
+def _context(scenario: Scenario, draws: Mapping[str, np.ndarray] | None, validate: bool, model: Any = None) -> Any:
+    if model is None:
+        model = compile_model(scenario, draws, validate=validate)
     spec = scenario.microsim
     ns = model.n_samples
     S = len(model.state_names)

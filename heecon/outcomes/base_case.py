@@ -223,10 +223,14 @@ def run_base_case(scenario: Scenario) -> BaseCaseResult:
     return base_case_result(scenario, evaluate_base(scenario))
 
 
-def base_case_outcomes(scenario: Scenario) -> pd.DataFrame:
+def base_case_outcomes(scenario: Scenario, model: CompiledModel | None = None) -> pd.DataFrame:
     """The base case's outcome frame only (:attr:`BaseCaseResult.outcomes`, the same bits), without the trace,
     per-cycle rewards and trajectories: what a scenario or subgroup row needs. A microsimulation then runs without
-    per-cycle output (several times faster); events booked in expectation, which come from that output, are NaN."""
+    per-cycle output (several times faster); events booked in expectation, which come from that output, are NaN.
+
+    ``model``: the base case as :func:`heecon.model.check.check_scenario` compiled it, every check passed; it is
+    used as it is and the simulation's arrays are not checked again (a scenario analysis checks each variant first).
+    """
     st = scenario.settings
     if st.engine != "microsim":
         return run_base_case(scenario).outcomes
@@ -234,8 +238,10 @@ def base_case_outcomes(scenario: Scenario) -> pd.DataFrame:
     from heecon.engine.microsim.evaluate import evaluate_microsim
     from heecon.model.markov import compile_model
 
-    model = compile_model(scenario)
-    run = evaluate_microsim(scenario, None, 1, n_keep=0, n_traj=0)
+    checked = model is not None
+    if model is None:
+        model = compile_model(scenario)
+    run = evaluate_microsim(scenario, None, 1, n_keep=0, n_traj=0, validate=not checked)
     eng = EngineRun(model, run.totals[0], None, None, se=run.se[0], inc_se=run.inc_se[0],
                     event_names=list(run.event_names), events=run.events[0], n_individuals=run.n_individuals)
     outcomes = outcome_frame(scenario, eng.totals, model.reward_names)
