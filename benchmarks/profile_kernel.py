@@ -8,7 +8,7 @@ the share of samples per source line (with the line's text), per library (libm's
 and per compiled function. How it found what it finds (December 2026): the covariate row's call cost 18% of the
 samples in NRT_incref/NRT_decref; the counter RNG's draws were out-of-line calls (6.5%).
 
-    python3 benchmarks/profile_kernel.py [--samples 20] [--threads 1] [--reps 4] [--top 40]
+    python3 benchmarks/profile_kernel.py [--model flagship|events] [--samples 20] [--threads 1] [--reps 4] [--top 40]
 
 Needs ``perf``, ``objdump`` and ``addr2line`` (Debian: linux-perf, binutils). The first run compiles the kernel with
 debug information (about a minute); later runs reuse that cache. Numbers: samples, not seconds; run it on a quiet
@@ -65,11 +65,20 @@ def flagship_inputs(n_samples: int) -> tuple[tuple, dict]:
     return a, dict(k, moments=False)
 
 
+def events_inputs(n_samples: int) -> tuple[tuple, dict]:
+    """FMH-6 with eight Poisson event types and two history counters (bench_microsim's events model)."""
+    sys.path.insert(0, str(HERE))
+    import _fmh6_arrays as fmh6
+
+    P, pmap, V, vmap, W = fmh6.psa_draws(n_samples)
+    return (P, pmap, V, vmap, W), dict(fmh6.event_arrays(), n_ind=10_000, seed=1, moments=False)
+
+
 def child(args: argparse.Namespace, out: Path) -> None:
     """Under perf: run the kernel, write the executable anonymous mappings' bytes and the timings to ``out``."""
     from heecon.engine.microsim import cpu
 
-    a, k = flagship_inputs(args.samples)
+    a, k = (flagship_inputs if args.model == "flagship" else events_inputs)(args.samples)
     cpu.simulate(*a, **k)  # compile (or load the debug cache)
     with open("/proc/self/maps") as maps:
         lines = maps.read().splitlines()
@@ -103,6 +112,8 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--reps", type=int, default=4)
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--model", choices=("flagship", "events"), default="flagship",
+                    help="the flagship's PSA chunk, or FMH-6 with eight event types (bench_microsim)")
     ap.add_argument("--_child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._child:
@@ -121,7 +132,7 @@ def main() -> int:
                            env=env, check=True)
         data = out / "perf.data"
         cmd = ["perf", "record", "-q", "-F", "5000", "-o", str(data), "--", sys.executable, __file__,
-               "--samples", str(args.samples), "--reps", str(args.reps), "--_child", str(out)]
+               "--samples", str(args.samples), "--reps", str(args.reps), "--model", args.model, "--_child", str(out)]
         subprocess.run(cmd, env=env, check=True)
         script = subprocess.run(["perf", "script", "-i", str(data), "-F", "ip,sym,dso"], capture_output=True,
                                 text=True, check=True).stdout.splitlines()
@@ -172,8 +183,8 @@ def main() -> int:
             lines[where[2 * i + 1].split(" ")[0]] += offsets[o]
         total = len(samples)
         seconds = float((out / "seconds").read_text())
-    print(f"{total} samples; the kernel call took {seconds:.3f} s ({args.samples} samples x 10,000 men, "
-          f"{args.threads} thread(s), debug build)")
+    print(f"{total} samples; the kernel call took {seconds:.3f} s ({args.model}: {args.samples} samples x 10,000 "
+          f"individuals, {args.threads} thread(s), debug build)")
     print("\nby library / symbol:")
     for k, n in libs.most_common(12):
         print(f"  {100 * n / total:5.1f}%  {k}")
