@@ -91,7 +91,7 @@ def child(args: argparse.Namespace, out: Path) -> None:
     t0 = time.perf_counter()
     for _ in range(args.reps):
         cpu.simulate(*a, **k)
-    (out / "seconds").write_text(str((time.perf_counter() - t0) / args.reps))
+    (out / "seconds").write_text(str((time.perf_counter() - t0) / max(args.reps, 1)))
 
 
 def kernel_object(cache: Path) -> bytes:
@@ -125,11 +125,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         env = dict(os.environ, NUMBA_DEBUGINFO="1", NUMBA_CACHE_DIR=str(CACHE), NUMBA_NUM_THREADS=str(args.threads))
-        if not list(CACHE.glob("*/cpu._kernel-*.nbc")):  # compile outside perf: the profile is of cached code
-            warm = out / "warm"
-            warm.mkdir()
-            subprocess.run([sys.executable, __file__, "--samples", "2", "--reps", "0", "--_child", str(warm)],
-                           env=env, check=True)
+        warm = out / "warm"  # compile (or find the cache current) outside perf: the profile is of the cached code
+        warm.mkdir()
+        subprocess.run([sys.executable, __file__, "--samples", "2", "--reps", "0", "--_child", str(warm)], env=env,
+                       check=True)
         data = out / "perf.data"
         cmd = ["perf", "record", "-q", "-F", "5000", "-o", str(data), "--", sys.executable, __file__,
                "--samples", str(args.samples), "--reps", str(args.reps), "--model", args.model, "--_child", str(out)]
