@@ -223,7 +223,7 @@ def _block_general(
     this loop (inlined or not) with their array arguments, they made the flagship's PSA 1.3-2 times slower
     (benchmarks/bench_flagship.py; numba's reference counting of array arguments: an atomic increment and
     decrement per array per call, contended between threads for arrays they share; the covariate row's nine
-    arrays cost 12% of the flagship kernel's CPU time, December 2026); the leaf samplers and the tables cost
+    arrays took 18% of the flagship kernel's profile samples, December 2026); the leaf samplers and the tables cost
     nothing and are shared. The cudasim tests (tests/test_gpu_general.py) check bit for bit
     that the written-out steps and the shared functions agree.
     """

@@ -20,8 +20,8 @@ def path_rewards(path, G, gq, ng, has_tr, TRs, TR_map, tr_nz, trc, nc, TRW, W, t
 
     Point rewards are summed over p = 0..T in order, eight reward columns a pass
     over the path (two groups of four: independent chains that hide the latency of
-    the additions; the flagship's kernel 0.91 of its CPU time with one group a pass,
-    three groups a pass 0.94: too many registers); transition rewards c_k TR_k[path[k-1], path[k]]
+    the additions; three groups a pass measured slower than two: too many registers);
+    transition rewards c_k TR_k[path[k-1], path[k]]
     are summed separately over k = 1..T and then added. This fixed association
     is the definition of an individual's total (docs/microsim-kernel.md).
     Columns and moves whose rewards are all zero (see tables.reward_layout) are

@@ -91,7 +91,7 @@ _TWO_M53 = 1.0 / 9007199254740992.0
 
 #: The hash, the keys and the draws are inlined into their callers (``inline="always"``): the general block calls
 #: them several times a person-cycle, and as calls into another numba library they were 6.5% of the flagship
-#: kernel's profile; inlined, its CPU time fell by 13% (one thread, interleaved medians of 15, December 2026).
+#: kernel's profile samples (benchmarks/profile_kernel.py, December 2026).
 #: The GPU twins compile the same source (heecon.engine.microsim.twin).
 #: The generator's functions the GPU kernels share (heecon.engine.microsim.twin compiles them for CUDA), so the
 #: hash and the key salts exist once.

@@ -29,7 +29,7 @@ row, attributes A, counters K, event types E) are passed explicitly.
 the samplers and the tables; the moves (walk, cov_row with complete_row, draw_from_row) and steps 2-5 (engagement
 ... cycle_value) are written out in cpu._block_general with the same operations, because calling them there with
 their array arguments costs numba's reference counting in the hot loop (measured: the flagship PSA 1.3-2 times
-slower; the covariate row alone 12% of its CPU time). The cudasim tests (tests/test_gpu_general.py) check bit for
+slower; the covariate row alone took 18% of its profile samples). The cudasim tests (tests/test_gpu_general.py) check bit for
 bit that the two agree.
 """
 
