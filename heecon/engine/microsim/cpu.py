@@ -148,18 +148,11 @@ def _block_plain2(i0, i1, k_samp, ind_offset, Pc, P_map, G, q, scum, start_state
         b1 = 0.0
         b2 = 0.0
         b3 = 0.0
-        a0 += G[0, 0, x0, q]
-        a1 += G[0, 0, x0, q + 1]
-        a2 += G[0, 0, x0, q + 2]
-        a3 += G[0, 0, x0, q + 3]
-        b0 += G[1, 0, x1, q]
-        b1 += G[1, 0, x1, q + 1]
-        b2 += G[1, 0, x1, q + 2]
-        b3 += G[1, 0, x1, q + 3]
-        for k in range(1, T + 1):
-            u = bits_to_uniform(draw_bits(k_ind, tconst[k]))
-            x0 = np.uintp(walk(Pc, P_map[0, k - 1], x0, u, branchless))
-            x1 = np.uintp(walk(Pc, P_map[1, k - 1], x1, u, branchless))
+        for k in range(T + 1):
+            if k > 0:
+                u = bits_to_uniform(draw_bits(k_ind, tconst[k]))
+                x0 = np.uintp(walk(Pc, P_map[0, k - 1], x0, u, branchless))
+                x1 = np.uintp(walk(Pc, P_map[1, k - 1], x1, u, branchless))
             a0 += G[0, k, x0, q]
             a1 += G[0, k, x0, q + 1]
             a2 += G[0, k, x0, q + 2]
